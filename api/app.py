@@ -1,0 +1,49 @@
+"""The aiohttp application factory: ``create_app(settings)``.
+
+Clients (Kafka producer, Redis, MySQL pool) are opened and closed in cleanup
+contexts; routes are registered by each feature module's ``setup_*_routes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from api.errors import error_middleware
+from api.health import setup_health_routes
+from api.kafka import CommandProducer
+from api.keys import DATABASE, PRODUCER, REDIS, REGISTRY, SETTINGS
+from storage.migrations import apply_migrations
+from storage.mysql import Database
+from storage.redis import create_redis
+from streams.settings import Settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+async def _clients(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[DATABASE] = Database(settings.mysql_url)
+    app[REDIS] = create_redis(settings.redis_url)
+    app[PRODUCER] = CommandProducer(settings.kafka_bootstrap)
+    yield
+    await app[PRODUCER].close()
+    await app[REDIS].aclose()
+    app[DATABASE].close()
+
+
+async def _schema(app: web.Application) -> AsyncIterator[None]:
+    await app[DATABASE].run(lambda _cur: apply_migrations(app[SETTINGS].mysql_url))
+    yield
+
+
+def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+    app[REGISTRY] = registry if registry is not None else CollectorRegistry()
+    app.cleanup_ctx.append(_clients)
+    app.cleanup_ctx.append(_schema)
+    setup_health_routes(app)
+    return app

@@ -1,0 +1,73 @@
+"""The API's Kafka producer: idempotent, acks=all, and honest about outages.
+
+``send`` returns only once every in-sync replica has the record; if Kafka cannot
+take it in time, it raises ``KafkaUnavailable`` so the API answers 503 instead of
+acknowledging something that was not stored. The producer (re)connects lazily,
+so the API starts, and reports not-ready, while Kafka is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT_SECONDS = 5.0
+
+
+class KafkaUnavailable(Exception):
+    """Kafka did not acknowledge the record; it may or may not have been stored."""
+
+
+class CommandProducer:
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def _started(self) -> AIOKafkaProducer:
+        if self._producer is not None:
+            return self._producer
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._bootstrap,
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=1,
+                    request_timeout_ms=int(SEND_TIMEOUT_SECONDS * 1000),
+                )
+                try:
+                    await producer.start()
+                except (KafkaError, OSError) as exc:
+                    await producer.stop()
+                    raise KafkaUnavailable(str(exc)) from exc
+                self._producer = producer
+        return self._producer
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        try:
+            producer = await self._started()
+            await asyncio.wait_for(
+                producer.send_and_wait(topic, value=value, key=key), SEND_TIMEOUT_SECONDS
+            )
+        except (KafkaError, OSError, TimeoutError) as exc:
+            raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
+
+    async def ping(self) -> bool:
+        """True if a broker answers a metadata request now."""
+        try:
+            producer = await self._started()
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), 2.0)
+        except (KafkaUnavailable, KafkaError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None

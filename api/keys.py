@@ -1,0 +1,17 @@
+"""Typed keys for what the aiohttp app holds (settings, clients, registries)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from api.kafka import CommandProducer
+from storage.mysql import Database
+from streams.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+REDIS = web.AppKey("redis", Redis)
+PRODUCER = web.AppKey("producer", CommandProducer)
+REGISTRY = web.AppKey("registry", CollectorRegistry)

@@ -1,0 +1,44 @@
+"""The operator CLI, ``flashsale-admin``: schema, topics, members, audits."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+
+from storage.migrations import apply_migrations
+from streams.admin import ensure_topics
+from streams.settings import Settings
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    applied = apply_migrations(settings.mysql_url)
+    print(f"applied migrations: {applied or 'none, schema up to date'}")
+    return 0
+
+
+def _create_topics(settings: Settings, args: argparse.Namespace) -> int:
+    created = asyncio.run(ensure_topics(settings))
+    print(f"created topics: {', '.join(created) or 'none, all exist'}")
+    return 0
+
+
+Command = Callable[[Settings, argparse.Namespace], int]
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    parser = argparse.ArgumentParser(prog="flashsale-admin", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply the versioned MySQL schema")
+    sub.add_parser("create-topics", help="create the Kafka topics with FLASHSALE_PARTITIONS")
+    return parser, {"migrate": _migrate, "create-topics": _create_topics}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, commands = build_parser()
+    args = parser.parse_args(argv)
+    return commands[args.command](Settings.from_env(), args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""The one Faust app: ``faust -A streams.app worker`` runs it.
+
+Agents and tables live in their own packages and are found by autodiscovery;
+this module only builds the app and its topics from the settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faust
+
+from streams.settings import Settings
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS
+
+
+def create_app(settings: Settings) -> faust.App:
+    brokers = [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")]
+    return faust.App(
+        settings.app_id,
+        broker=brokers,
+        store="rocksdb://",
+        autodiscover=["agents", "tables"],
+        origin="streams",
+        datadir=str(Path(settings.data_dir) / "worker.data"),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        # Decisions are only as durable as the changelog and the events they write.
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        web_host="127.0.0.1",
+        web_port=settings.worker_web_port(1),
+    )
+
+
+settings = Settings.from_env()
+app = create_app(settings)
+
+stock_commands = app.topic(
+    STOCK_COMMANDS.name(settings),
+    partitions=settings.partitions,
+    key_serializer="raw",
+    value_serializer="json",
+)
+order_events = app.topic(
+    ORDER_EVENTS.name(settings),
+    partitions=settings.partitions,
+    key_serializer="raw",
+    value_serializer="json",
+)

@@ -1,0 +1,162 @@
+"""The one settings object every process is built from.
+
+An explicit argument beats the environment, which beats the default:
+``Settings.from_env(partitions=4)`` reads ``FLASHSALE_*`` variables and lets the
+caller override any field. Tests build ``Settings(...)`` directly and never touch
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+DEV_JWT_SECRET = "dev-only-secret-never-use-in-production-0123456789"
+MIN_JWT_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the process must not start."""
+
+
+def _meta(env: str, doc: str) -> dict[str, str]:
+    return {"env": env, "doc": doc}
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str = field(
+        default="127.0.0.1:9092",
+        metadata=_meta("FLASHSALE_KAFKA_BOOTSTRAP", "Kafka bootstrap servers, host:port[,...]"),
+    )
+    mysql_url: str = field(
+        default="mysql://flashsale:flashsale@127.0.0.1:3306/flashsale",
+        metadata=_meta("FLASHSALE_MYSQL_URL", "MySQL/MariaDB URL of the flashsale database"),
+    )
+    redis_url: str = field(
+        default="redis://127.0.0.1:6379/0",
+        metadata=_meta("FLASHSALE_REDIS_URL", "Redis URL for the fast read projections"),
+    )
+    api_port: int = field(
+        default=8080, metadata=_meta("FLASHSALE_API_PORT", "TCP port of the HTTP API")
+    )
+    workers: int = field(
+        default=1, metadata=_meta("FLASHSALE_WORKERS", "Faust worker processes make up starts")
+    )
+    partitions: int = field(
+        default=8,
+        metadata=_meta("FLASHSALE_PARTITIONS", "partitions of every topic keyed by product"),
+    )
+    jwt_secret: str = field(
+        default="",
+        metadata=_meta("FLASHSALE_JWT_SECRET", "HS256 signing secret; required outside dev"),
+    )
+    env: str = field(default="prod", metadata=_meta("FLASHSALE_ENV", "dev or prod"))
+    admin_email: str = field(
+        default="", metadata=_meta("FLASHSALE_ADMIN_EMAIL", "admin account created at start-up")
+    )
+    admin_password: str = field(
+        default="", metadata=_meta("FLASHSALE_ADMIN_PASSWORD", "password of that admin account")
+    )
+    hold_seconds: int = field(
+        default=300,
+        metadata=_meta("FLASHSALE_HOLD_SECONDS", "an unpaid reservation expires after this"),
+    )
+    payment_failure_rate: float = field(
+        default=0.0,
+        metadata=_meta(
+            "FLASHSALE_PAYMENT_FAILURE_RATE", "share of charges the simulated gateway declines"
+        ),
+    )
+    payment_latency_ms: int = field(
+        default=0,
+        metadata=_meta("FLASHSALE_PAYMENT_LATENCY_MS", "simulated payment gateway latency"),
+    )
+    rate_limit: int = field(
+        default=20,
+        metadata=_meta(
+            "FLASHSALE_RATE_LIMIT", "order/pay/cancel requests per member per second; 0 = off"
+        ),
+    )
+    app_id: str = field(
+        default="flashsale",
+        metadata=_meta(
+            "FLASHSALE_APP_ID",
+            "namespace of topics, consumer groups and Redis keys (tests use a fresh one)",
+        ),
+    )
+    data_dir: str = field(
+        default=".run",
+        metadata=_meta("FLASHSALE_DATA_DIR", "where workers keep their local table stores"),
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``), then ``overrides``."""
+        source = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = source.get(f.metadata["env"])
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, f.type, raw)
+        values.update(overrides)
+        settings = cls(**values)
+        if settings.env == "dev":
+            settings = settings._with_dev_defaults()
+        settings.validate()
+        return settings
+
+    def _with_dev_defaults(self) -> Settings:
+        return dataclasses.replace(
+            self,
+            admin_email=self.admin_email or "admin@example.com",
+            admin_password=self.admin_password or "admin-password",
+        )
+
+    def validate(self) -> None:
+        if self.env not in ("dev", "prod"):
+            raise SettingsError(f"FLASHSALE_ENV must be dev or prod, not {self.env!r}")
+        if self.partitions < 1 or self.workers < 1:
+            raise SettingsError("FLASHSALE_PARTITIONS and FLASHSALE_WORKERS must be >= 1")
+        if not 0.0 <= self.payment_failure_rate <= 1.0:
+            raise SettingsError("FLASHSALE_PAYMENT_FAILURE_RATE must be within 0..1")
+        if min(self.hold_seconds, self.payment_latency_ms, self.rate_limit) < 0:
+            raise SettingsError("durations and rates must not be negative")
+
+    def signing_secret(self) -> str:
+        """The JWT secret; refuses to run without a strong one outside dev."""
+        if len(self.jwt_secret) >= MIN_JWT_SECRET_LENGTH:
+            return self.jwt_secret
+        if self.env == "dev":
+            warnings.warn(
+                "FLASHSALE_ENV=dev: signing tokens with the fixed, public dev secret",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return DEV_JWT_SECRET
+        raise SettingsError(
+            f"FLASHSALE_JWT_SECRET must be set to at least {MIN_JWT_SECRET_LENGTH} characters"
+        )
+
+    def worker_web_port(self, worker_number: int) -> int:
+        """Worker N serves Faust's web interface on 6066 + N - 1."""
+        return 6066 + worker_number - 1
+
+    @staticmethod
+    def env_names() -> list[str]:
+        return [f.metadata["env"] for f in fields(Settings)]
+
+
+def _parse(name: str, type_name: Any, raw: str) -> Any:
+    try:
+        if type_name in (int, "int"):
+            return int(raw)
+        if type_name in (float, "float"):
+            return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: cannot read {raw!r} as {type_name}") from exc
+    return raw

@@ -1,0 +1,41 @@
+"""Every topic of the pipeline: its name, key and partition count.
+
+Names carry the app id as a prefix (``flashsale.stock-commands``), so tests and
+benches run side by side on one broker. The project creates every topic itself
+(``streams.admin.ensure_topics``); the broker never auto-creates one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streams.settings import Settings
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    base: str
+    key: str
+    doc: str
+
+    def name(self, settings: Settings) -> str:
+        return f"{settings.app_id}.{self.base}"
+
+
+STOCK_COMMANDS = TopicSpec(
+    "stock-commands",
+    key="product_id",
+    doc="every command that changes stock; the stock agent is its only consumer",
+)
+ORDER_EVENTS = TopicSpec(
+    "order-events",
+    key="product_id",
+    doc="what happened to each order, for downstream agents, API instances and analytics",
+)
+
+ALL_TOPICS = (STOCK_COMMANDS, ORDER_EVENTS)
+
+
+def product_key(product_id: int) -> bytes:
+    """The message key of every topic keyed by product (murmur2-partitioned)."""
+    return str(product_id).encode()

@@ -146,6 +146,10 @@ class Settings:
         """Worker N serves Faust's web interface on 6066 + N - 1."""
         return 6066 + worker_number - 1
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``FLASHSALE_*`` variables, for a child process."""
+        return {f.metadata["env"]: str(getattr(self, f.name)) for f in fields(self)}
+
     @staticmethod
     def env_names() -> list[str]:
         return [f.metadata["env"] for f in fields(Settings)]

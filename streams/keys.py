@@ -1,0 +1,33 @@
+"""Redis key layout shared by the writers (agents, API) and the readers (API).
+
+Every key starts with the app id, so tests and benches share one Redis safely.
+"""
+
+from __future__ import annotations
+
+from streams.settings import Settings
+
+
+def stock_key(settings: Settings, product_id: int) -> str:
+    """Hash {stock, remaining, held, sold, offset}: the stock agent's projection."""
+    return f"{settings.app_id}:stock:{product_id}"
+
+
+def order_key(settings: Settings, order_id: str) -> str:
+    """Hash of the Order fields of the contract: the order status projection."""
+    return f"{settings.app_id}:order:{order_id}"
+
+
+def product_key(settings: Settings, product_id: int) -> str:
+    """JSON of a product's catalog fields: the catalog cache (MySQL is the truth)."""
+    return f"{settings.app_id}:product:{product_id}"
+
+
+def token_version_key(settings: Settings, member_id: int) -> str:
+    """A member's current token version; tokens carrying an older one are revoked."""
+    return f"{settings.app_id}:token-version:{member_id}"
+
+
+def rate_key(settings: Settings, member_id: int, window: int) -> str:
+    """Requests of a member in one rate-limit window (one second)."""
+    return f"{settings.app_id}:rate:{member_id}:{window}"

@@ -1,0 +1,94 @@
+"""Typed records of the pipeline's topics, readable by any JSON consumer.
+
+Commands are imperative and go to ``stock-commands`` (keyed by product); their
+``kind`` field names the class, so one topic carries several commands in order.
+Events are past tense and go to ``order-events``. Times are Unix epoch seconds
+(float) taken from the producer's clock; the stock agent decides with the time a
+command carries, never with its own clock, so a replay decides identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+
+
+class _Json(faust.Record, serializer="json", validation=True, include_metadata=False, abstract=True):
+    pass
+
+
+class ListProduct(_Json):
+    """Put a product on sale with its initial stock and sale window."""
+
+    product_id: int
+    stock: int
+    per_user_limit: int
+    price: int
+    sale_price: int
+    sale_starts_at: float | None
+    sale_ends_at: float | None
+    at: float
+    kind: str = "ListProduct"
+
+
+class RestockProduct(_Json):
+    """Add ``qty`` units to a listed product."""
+
+    product_id: int
+    qty: int
+    at: float
+    kind: str = "RestockProduct"
+
+
+class ReserveOrder(_Json):
+    """A buyer's order: reserve ``qty`` units for ``order_id`` if stock and rules allow."""
+
+    product_id: int
+    order_id: str
+    member_id: int
+    qty: int
+    amount: int
+    at: float
+    kind: str = "ReserveOrder"
+
+
+COMMANDS: dict[str, type[_Json]] = {
+    cls.__name__: cls for cls in (ListProduct, RestockProduct, ReserveOrder)
+}
+
+
+class UnknownCommand(ValueError):
+    """A stock command whose ``kind`` no version of this code knows."""
+
+
+def decode_command(data: Mapping[str, Any]) -> _Json:
+    try:
+        cls = COMMANDS[data["kind"]]
+    except (KeyError, TypeError) as exc:
+        raise UnknownCommand(f"unknown stock command: {data!r:.200}") from exc
+    return cls.from_data(dict(data))
+
+
+class OrderEvent(_Json):
+    """Something happened to an order; ``event`` names what (e.g. ``OrderReserved``).
+
+    ``status`` is the order's status after the event; ``command_offset`` is the
+    offset of the stock command that caused it, in its partition of
+    ``stock-commands`` (arrival order, for first-come-first-served checks).
+    """
+
+    event: str
+    order_id: str
+    member_id: int
+    product_id: int
+    qty: int
+    amount: int
+    status: str
+    reason: str | None
+    created_at: float
+    updated_at: float
+    expires_at: float | None
+    command_partition: int
+    command_offset: int

@@ -1,0 +1,129 @@
+"""Shared fixtures: settings isolated per test, real servers, real processes.
+
+Each test that asks for ``fresh_settings`` gets its own app id (so its own topics,
+consumer groups and Redis keys) and its own MySQL database, created, migrated and
+dropped here. ``make test`` has already started Kafka, MariaDB and Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from storage.migrations import apply_migrations
+from storage.mysql import MySQLConfig, connect
+from streams.admin import ensure_topics
+from streams.settings import Settings
+from tests.support.processes import (
+    ManagedProcess,
+    api_process,
+    free_port,
+    wait_http_ok,
+    worker_process,
+)
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return Settings.from_env(env="prod", jwt_secret=TEST_JWT_SECRET)
+
+
+def _mysql_url_for(base: Settings, database: str) -> str:
+    prefix = base.mysql_url.rsplit("/", 1)[0]
+    return f"{prefix}/{database}"
+
+
+@pytest.fixture
+def fresh_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """Settings with a fresh app id, database and data dir; the database is dropped after."""
+    tag = uuid.uuid4().hex[:10]
+    config = MySQLConfig.from_url(base_settings.mysql_url)
+    database = f"{config.database}_t{tag}"
+    settings = dataclasses.replace(
+        base_settings,
+        app_id=f"t{tag}",
+        mysql_url=_mysql_url_for(base_settings, database),
+        data_dir=str(tmp_path),
+        partitions=4,
+        api_port=free_port(),
+        admin_email="admin@example.com",
+        admin_password="admin-password",
+    )
+    conn = connect(config.with_database(""))
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+    apply_migrations(settings.mysql_url)
+    asyncio.run(ensure_topics(settings))
+    try:
+        yield settings
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+        conn.close()
+
+
+@pytest.fixture
+def settings_factory(fresh_settings: Settings) -> Callable[..., Settings]:
+    """The fresh settings with some fields replaced (same app id and database)."""
+
+    def make(**changes: object) -> Settings:
+        return dataclasses.replace(fresh_settings, **changes)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def worker_factory(tmp_path: Path) -> Iterator[Callable[..., ManagedProcess]]:
+    """Start real Faust workers (``faust -A streams.app worker``) for given settings."""
+    started: list[ManagedProcess] = []
+
+    def start(settings: Settings, name: str = "worker-1", wait: bool = True) -> ManagedProcess:
+        datadir = tmp_path / f"{name}.data"
+        proc = worker_process(settings, datadir, tmp_path, name).start()
+        started.append(proc)
+        if wait:
+            port = proc.web_port  # type: ignore[attr-defined]
+            wait_http_ok(f"http://127.0.0.1:{port}/", proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def api_factory(tmp_path: Path) -> Iterator[Callable[..., tuple[ManagedProcess, str]]]:
+    """Start real API processes; returns the process and its base URL."""
+    started: list[ManagedProcess] = []
+
+    def start(settings: Settings, name: str = "api") -> tuple[ManagedProcess, str]:
+        port = free_port()
+        settings = dataclasses.replace(settings, api_port=port)
+        proc = api_process(settings, tmp_path, name).start()
+        started.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        wait_http_ok(f"{base}/healthz", proc)
+        return proc, base
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+async def redis_client(fresh_settings: Settings) -> AsyncIterator[object]:
+    from storage.redis import create_redis
+
+    client = create_redis(fresh_settings.redis_url)
+    yield client
+    keys = [key async for key in client.scan_iter(match=f"{fresh_settings.app_id}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()

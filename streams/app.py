@@ -11,7 +11,7 @@ from pathlib import Path
 import faust
 
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, STOCK_COMMANDS
+from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -44,6 +44,12 @@ stock_commands = app.topic(
 )
 order_events = app.topic(
     ORDER_EVENTS.name(settings),
+    partitions=settings.partitions,
+    key_serializer="raw",
+    value_serializer="json",
+)
+payment_events = app.topic(
+    PAYMENT_EVENTS.name(settings),
     partitions=settings.partitions,
     key_serializer="raw",
     value_serializer="json",

@@ -50,12 +50,64 @@ class ReserveOrder(_Json):
     member_id: int
     qty: int
     amount: int
+    # The hold comes with the command, so a replay computes the same expiry.
+    hold_seconds: int
     at: float
     kind: str = "ReserveOrder"
 
 
+class PayOrder(_Json):
+    """The buyer pays a RESERVED order: the stock agent asks the payment agent to charge."""
+
+    product_id: int
+    order_id: str
+    member_id: int
+    at: float
+    kind: str = "PayOrder"
+
+
+class CancelOrder(_Json):
+    """The buyer cancels: a RESERVED order is released, a PAID one refunded."""
+
+    product_id: int
+    order_id: str
+    member_id: int
+    at: float
+    kind: str = "CancelOrder"
+
+
+class ExpireOrder(_Json):
+    """Time ``at`` has come for an order's hold; it expires if still unpaid by then."""
+
+    product_id: int
+    order_id: str
+    at: float
+    kind: str = "ExpireOrder"
+
+
+class SettlePayment(_Json):
+    """The gateway's answer for an order's charge or refund (``operation``)."""
+
+    product_id: int
+    order_id: str
+    operation: str  # CHARGE or REFUND
+    succeeded: bool
+    payment_id: str
+    at: float
+    kind: str = "SettlePayment"
+
+
 COMMANDS: dict[str, type[_Json]] = {
-    cls.__name__: cls for cls in (ListProduct, RestockProduct, ReserveOrder)
+    cls.__name__: cls
+    for cls in (
+        ListProduct,
+        RestockProduct,
+        ReserveOrder,
+        PayOrder,
+        CancelOrder,
+        ExpireOrder,
+        SettlePayment,
+    )
 }
 
 
@@ -92,3 +144,19 @@ class OrderEvent(_Json):
     expires_at: float | None
     command_partition: int
     command_offset: int
+
+
+class PaymentEvent(_Json):
+    """The payment gateway charged or refunded an order (``event``: PaymentSucceeded,
+    PaymentFailed, PaymentRefunded). ``payment_id`` is deterministic per order and
+    operation, so a retried or replayed request is recognisably the same payment."""
+
+    event: str
+    payment_id: str
+    order_id: str
+    product_id: int
+    member_id: int
+    operation: str  # CHARGE or REFUND
+    status: str  # SUCCEEDED or FAILED
+    amount: int
+    at: float

@@ -33,7 +33,13 @@ ORDER_EVENTS = TopicSpec(
     doc="what happened to each order, for downstream agents, API instances and analytics",
 )
 
-ALL_TOPICS = (STOCK_COMMANDS, ORDER_EVENTS)
+PAYMENT_EVENTS = TopicSpec(
+    "payment-events",
+    key="order_id",
+    doc="charges and refunds made by the payment gateway, for persistence and analytics",
+)
+
+ALL_TOPICS = (STOCK_COMMANDS, ORDER_EVENTS, PAYMENT_EVENTS)
 
 
 def product_key(product_id: int) -> bytes:

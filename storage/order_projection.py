@@ -1,0 +1,77 @@
+"""The order status projection in Redis: one hash per order, never moved backwards.
+
+Writers (the API for PENDING, the projection agent for every later status) go
+through ``write_orders``; a Lua script applies an update only if its status rank
+is not below the stored one (see streams.statuses). Readers use ``read_order``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+
+from streams.keys import order_key
+from streams.settings import Settings
+from streams.statuses import STATUS_RANK
+
+# Redis is a cache of recent orders; MySQL keeps them all.
+ORDER_TTL_SECONDS = 24 * 3600
+
+FIELDS = (
+    "order_id",
+    "member_id",
+    "product_id",
+    "qty",
+    "amount",
+    "status",
+    "reason",
+    "created_at",
+    "updated_at",
+    "expires_at",
+)
+
+APPLY_IF_NOT_OLDER = """
+local stored = redis.call('HGET', KEYS[1], 'rank')
+if stored and tonumber(stored) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'rank', ARGV[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+"""
+
+
+def _args(order: Mapping[str, Any]) -> list[str]:
+    args = [str(STATUS_RANK[order["status"]]), str(ORDER_TTL_SECONDS)]
+    for name in FIELDS:
+        value = order.get(name)
+        args += [name, "" if value is None else str(value)]
+    return args
+
+
+async def write_orders(redis: Redis, settings: Settings, orders: Iterable[Mapping[str, Any]]) -> None:
+    """Apply each order update unless a later status is already stored (one round trip)."""
+    script = redis.register_script(APPLY_IF_NOT_OLDER)
+    async with redis.pipeline(transaction=False) as pipe:
+        for order in orders:
+            await script(keys=[order_key(settings, order["order_id"])], args=_args(order), client=pipe)
+        await pipe.execute()
+
+
+def _typed(raw: Mapping[str, str]) -> dict[str, Any]:
+    order: dict[str, Any] = {}
+    for name in FIELDS:
+        value = raw.get(name, "")
+        if name in ("member_id", "product_id", "qty", "amount"):
+            order[name] = int(value)
+        elif name in ("created_at", "updated_at", "expires_at"):
+            order[name] = float(value) if value else None
+        else:
+            order[name] = value or None
+    return order
+
+
+async def read_order(redis: Redis, settings: Settings, order_id: str) -> dict[str, Any] | None:
+    """The projected order, times as epoch seconds; None if Redis does not know it."""
+    raw = await redis.hgetall(order_key(settings, order_id))
+    return _typed(raw) if raw else None

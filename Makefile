@@ -1,6 +1,8 @@
 # The one way to run things. See README.md.
 SHELL := /bin/bash
 PY := .venv/bin/python
+# The project pins Python 3.11; prefer it when the default python3 is another version.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 # make run / make up default to the dev environment (fixed dev JWT secret, dev admin).
 DEV_ENV := FLASHSALE_ENV=$${FLASHSALE_ENV:-dev}
 
@@ -9,7 +11,9 @@ DEV_ENV := FLASHSALE_ENV=$${FLASHSALE_ENV:-dev}
 install: .venv/.installed
 
 .venv/.installed: setup.cfg pyproject.toml
-	test -x $(PY) || python3 -m venv .venv
+	@# A venv left without pip by an interrupted or failed creation is made again.
+	$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear .venv || \
+	  { echo "cannot create .venv: on Debian, apt-get install python3.11-venv" >&2; exit 1; }
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
@@ -38,6 +42,12 @@ test: services lint
 
 unit: install
 	.venv/bin/pytest tests/unit tests/agents
+
+integration: services
+	.venv/bin/pytest -m integration
+
+stack-check: install
+	$(DEV_ENV) $(PY) -m ops.stack_check
 
 clean: down
 	rm -rf .run

@@ -11,14 +11,22 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from api.checkout import setup_checkout_routes
 from api.errors import error_middleware
 from api.health import setup_health_routes
 from api.kafka import CommandProducer
-from api.keys import DATABASE, PRODUCER, REDIS, REGISTRY, SETTINGS
+from api.keys import DATABASE, LISTENER, METRICS, PRODUCER, REDIS, REGISTRY, SETTINGS
+from api.members import setup_member_routes
+from api.metrics import ApiMetrics
+from api.openapi import setup_openapi_routes
+from api.orders import setup_order_routes
+from api.outcomes import OutcomeListener
+from api.products import setup_product_routes
 from storage.migrations import apply_migrations
 from storage.mysql import Database
 from storage.redis import create_redis
 from streams.settings import Settings
+from streams.topics import ORDER_EVENTS
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -28,7 +36,10 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[DATABASE] = Database(settings.mysql_url)
     app[REDIS] = create_redis(settings.redis_url)
     app[PRODUCER] = CommandProducer(settings.kafka_bootstrap)
+    app[LISTENER] = OutcomeListener(settings.kafka_bootstrap, ORDER_EVENTS.name(settings))
+    app[LISTENER].start()
     yield
+    await app[LISTENER].stop()
     await app[PRODUCER].close()
     await app[REDIS].aclose()
     app[DATABASE].close()
@@ -43,7 +54,13 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[REGISTRY] = registry if registry is not None else CollectorRegistry()
+    app[METRICS] = ApiMetrics(app[REGISTRY])
     app.cleanup_ctx.append(_clients)
     app.cleanup_ctx.append(_schema)
     setup_health_routes(app)
+    setup_member_routes(app)
+    setup_product_routes(app)
+    setup_openapi_routes(app)
+    setup_order_routes(app)
+    setup_checkout_routes(app)
     return app

@@ -7,6 +7,9 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from api.kafka import CommandProducer
+from api.metrics import ApiMetrics
+from api.outcomes import OutcomeListener
+from api.token_versions import TokenVersions
 from storage.mysql import Database
 from streams.settings import Settings
 
@@ -15,3 +18,7 @@ DATABASE = web.AppKey("database", Database)
 REDIS = web.AppKey("redis", Redis)
 PRODUCER = web.AppKey("producer", CommandProducer)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
+LISTENER = web.AppKey("listener", OutcomeListener)
+METRICS = web.AppKey("metrics", ApiMetrics)
+SIGNING_SECRET = web.AppKey("signing_secret", str)
+TOKEN_VERSIONS = web.AppKey("token_versions", TokenVersions)

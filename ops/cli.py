@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from collections.abc import Callable
 
+from ops.seed import add_seed_parser, run_seed
 from storage.migrations import apply_migrations
 from streams.admin import ensure_topics
 from streams.settings import Settings
@@ -31,7 +32,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply the versioned MySQL schema")
     sub.add_parser("create-topics", help="create the Kafka topics with FLASHSALE_PARTITIONS")
-    return parser, {"migrate": _migrate, "create-topics": _create_topics}
+    add_seed_parser(sub)
+    return parser, {
+        "migrate": _migrate,
+        "create-topics": _create_topics,
+        "seed-members": run_seed,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

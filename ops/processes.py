@@ -7,6 +7,7 @@ line still contains the marker it was started with (a reused pid does not count)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -72,21 +73,32 @@ def stop(name: str, marker: str, timeout: float = 30.0) -> bool:
     pid_file(name).unlink(missing_ok=True)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGTERM)
+    _signal(pid, signal.SIGTERM)
+    if not _wait_gone(pid, timeout):
+        _signal(pid, signal.SIGKILL)
+        _wait_gone(pid, 10.0)
+    return True
+
+
+def _signal(pid: int, signum: int) -> None:
+    # It may have exited on its own since we looked.
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _alive(pid):
             return True
         time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
-    return True
+    return False
 
 
 def _alive(pid: int) -> bool:
-    try:
+    # Reap it if it is our own child, so it does not linger as a zombie.
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:

@@ -13,13 +13,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from ops import processes, services
 from ops.processes import ProcessSpec
-from streams.settings import Settings
+from streams.settings import Settings, SettingsError
 
 VENV_BIN = Path(sys.executable).parent
-INFRA = ("kafka", "mariadb", "redis")
+SERVERS = ("kafka", "mariadb", "redis")
 
 
 def worker_spec(settings: Settings, number: int) -> ProcessSpec:
@@ -62,33 +63,45 @@ def app_specs(settings: Settings) -> list[ProcessSpec]:
 def bring_up_services(settings: Settings) -> list[str]:
     """Kafka, MariaDB and Redis, the schema and the topics; the names it started."""
     started = []
-    services.ensure_kafka_libs()
-    services.ensure_kafka_storage()
-    if services.ensure_server(services.kafka_spec(), None, timeout=90):
+    if services.ensure_server(services.kafka_spec(), services.prepare_kafka, timeout=90):
         started.append("kafka")
-    if services.ensure_server(
-        services.mariadb_spec(), services.ensure_mariadb_installed, timeout=60
-    ):
+    if services.ensure_server(services.mariadb_spec(), services.prepare_mariadb, timeout=60):
         started.append("mariadb")
-        services.bootstrap_database(settings.mysql_url)
-    if services.ensure_server(services.redis_spec(), services.ensure_redis_installed, timeout=30):
+        _bootstrap_database(settings)
+    if services.ensure_server(services.redis_spec(), services.prepare_redis, timeout=30):
         started.append("redis")
     _prepare_data(settings)
     return started
+
+
+def _bootstrap_database(settings: Settings) -> None:
+    url = urlsplit(settings.mysql_url)
+    socket = services.mariadb_socket()
+    mariadb = services.mariadb_spec()
+    # Our own server's admin is this OS user on our socket; any other is tried as root.
+    ours = processes.running_pid(mariadb.name, mariadb.marker) is not None and socket.exists()
+    services.bootstrap_database(
+        unquote(url.username or ""),
+        unquote(url.password or ""),
+        url.path.lstrip("/"),
+        socket if ours else None,
+    )
 
 
 def _prepare_data(settings: Settings) -> None:
     # Imported here: these need the venv's packages, the rest of this module does not.
     import asyncio
 
+    import pymysql
+
     from storage.migrations import apply_migrations
     from streams.admin import ensure_topics
 
     try:
         apply_migrations(settings.mysql_url)
-    except Exception:
-        # A MariaDB we did not start may still lack the app's database and user.
-        services.bootstrap_database(settings.mysql_url)
+    except pymysql.MySQLError:
+        # A server we did not just start may still lack the app's database and user.
+        _bootstrap_database(settings)
         apply_migrations(settings.mysql_url)
     asyncio.run(ensure_topics(settings, wait_seconds=60))
 
@@ -98,8 +111,13 @@ def bring_up_app(settings: Settings) -> list[str]:
     for spec in app_specs(settings):
         if processes.running_pid(spec.name, spec.marker) is not None:
             continue
-        pid = processes.start(spec)
         assert spec.port is not None
+        # Else the new process would die on bind while the port looked ready.
+        if processes.port_open(spec.port):
+            raise services.StackError(
+                f"{spec.name}: port {spec.port} is taken by a process make did not start"
+            )
+        pid = processes.start(spec)
         processes.wait_for_port(spec.port, spec.name, timeout=90, pid=pid)
         started.append(spec.name)
     return started
@@ -115,24 +133,42 @@ def up(settings: Settings, with_app: bool = True) -> list[str]:
     return started
 
 
-def down(settings: Settings, names: list[str] | None = None) -> None:
-    """Stop what ``make up`` started, the app first, the servers last."""
+def known_specs(settings: Settings) -> dict[str, ProcessSpec]:
+    """Every process ``make up`` may have started, the app first, the servers last."""
     specs = {s.name: s for s in app_specs(settings)}
-    specs.update({"kafka": services.kafka_spec(), "mariadb": services.mariadb_spec()})
+    # Workers of an earlier, larger FLASHSALE_WORKERS are still ours to stop.
+    for stale in sorted(processes.RUN_DIR.glob("worker-*.pid")):
+        number = stale.stem.removeprefix("worker-")
+        if number.isdigit():
+            specs.setdefault(stale.stem, worker_spec(settings, int(number)))
+    specs["kafka"] = services.kafka_spec()
+    specs["mariadb"] = services.mariadb_spec()
     specs["redis"] = services.redis_spec()
-    for stale in processes.RUN_DIR.glob("worker-*.pid"):
-        name = stale.stem
-        specs.setdefault(name, worker_spec(settings, int(name.split("-")[1])))
-    order = [n for n in specs if n not in INFRA] + list(INFRA)
-    for name in order:
-        if names is None or name in names:
-            if processes.stop(name, specs[name].marker):
-                print(f"stopped {name}")
+    return specs
+
+
+def running_names(settings: Settings) -> list[str]:
+    """The processes started by this project that are alive now."""
+    specs = known_specs(settings)
+    return [n for n, s in specs.items() if processes.running_pid(n, s.marker) is not None]
+
+
+def down(settings: Settings, names: list[str] | None = None) -> None:
+    """Stop what ``make up`` started (or only ``names``), the app first, the servers last."""
+    for name, spec in known_specs(settings).items():
+        if (names is None or name in names) and processes.stop(name, spec.marker):
+            print(f"stopped {name}")
 
 
 def run(settings: Settings) -> None:
     """``up`` in the foreground; Ctrl-C stops what this run started."""
-    started = up(settings)
+    before = set(running_names(settings))
+    try:
+        started = up(settings)
+    except BaseException:
+        # Interrupted or failed half-way: stop what this run had started so far.
+        down(settings, names=[n for n in running_names(settings) if n not in before])
+        raise
     print(f"API:     http://127.0.0.1:{settings.api_port}/  (readyz, metrics, openapi.yaml)")
     for n in range(1, settings.workers + 1):
         print(f"worker-{n}: http://127.0.0.1:{settings.worker_web_port(n)}/")
@@ -158,12 +194,19 @@ COMMANDS: dict[str, Callable[[Settings], object]] = {
 }
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.stack", description=__doc__)
     parser.add_argument("command", choices=sorted(COMMANDS))
     args = parser.parse_args(argv)
-    COMMANDS[args.command](Settings.from_env())
+    try:
+        COMMANDS[args.command](Settings.from_env())
+    except (services.StackError, SettingsError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -39,7 +39,8 @@ def apply_migrations(mysql_url: str) -> list[int]:
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT GET_LOCK(%s, 60) AS got", (LOCK_NAME,))
-            if not cur.fetchone()["got"]:
+            row = cur.fetchone()
+            if not row or not row["got"]:
                 raise RuntimeError("timed out waiting for the schema migration lock")
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("

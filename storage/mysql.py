@@ -48,7 +48,7 @@ class MySQLConfig:
         return MySQLConfig(self.host, self.port, self.user, self.password, database)
 
 
-def connect(config: MySQLConfig, timeout: float = 5.0) -> pymysql.Connection:
+def connect(config: MySQLConfig, timeout: float = 5.0) -> pymysql.Connection[Cursor]:
     return pymysql.connect(
         host=config.host,
         port=config.port,
@@ -61,6 +61,9 @@ def connect(config: MySQLConfig, timeout: float = 5.0) -> pymysql.Connection:
         connect_timeout=int(max(1, timeout)),
         read_timeout=30,
         write_timeout=30,
+        # DATETIME columns hold naive UTC; UTC sessions make FROM_UNIXTIME,
+        # UNIX_TIMESTAMP and CURRENT_TIMESTAMP agree with them on any server.
+        init_command="SET time_zone = '+00:00'",
     )
 
 
@@ -69,7 +72,7 @@ class Database:
 
     def __init__(self, url: str, size: int = 8) -> None:
         self.config = MySQLConfig.from_url(url)
-        self._idle: queue.SimpleQueue[pymysql.Connection] = queue.SimpleQueue()
+        self._idle: queue.SimpleQueue[pymysql.Connection[Cursor]] = queue.SimpleQueue()
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="mysql")
 
     async def run(self, work: Callable[[Cursor], T]) -> T:

@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from streams.keys import order_key
+from streams.keys import holds_key, order_key
 from streams.settings import Settings
 from streams.statuses import STATUS_RANK
 
@@ -32,29 +32,41 @@ FIELDS = (
     "expires_at",
 )
 
+# KEYS: the order's hash, the set of live holds. ARGV: rank, ttl, hold member, field pairs.
+# A RESERVED order is a live hold (scored by expires_at); any later status ends it.
 APPLY_IF_NOT_OLDER = """
 local stored = redis.call('HGET', KEYS[1], 'rank')
 if stored and tonumber(stored) > tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'rank', ARGV[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], 'rank', ARGV[1], unpack(ARGV, 4))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'RESERVED' then
+  redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'expires_at')), ARGV[3])
+elseif status ~= 'PENDING' then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+end
 return 1
 """
 
 
 def _args(order: Mapping[str, Any]) -> list[str]:
-    args = [str(STATUS_RANK[order["status"]]), str(ORDER_TTL_SECONDS)]
+    hold = f"{order['product_id']}:{order['order_id']}"
+    args = [str(STATUS_RANK[order["status"]]), str(ORDER_TTL_SECONDS), hold]
     for name in FIELDS:
         value = order.get(name)
         args += [name, "" if value is None else str(value)]
     return args
 
 
-async def write_orders(redis: Redis, settings: Settings, orders: Iterable[Mapping[str, Any]]) -> None:
+async def write_orders(
+    redis: Redis, settings: Settings, orders: Iterable[Mapping[str, Any]]
+) -> None:
     """Apply each order update unless a later status is already stored (one round trip)."""
     script = redis.register_script(APPLY_IF_NOT_OLDER)
     async with redis.pipeline(transaction=False) as pipe:
         for order in orders:
-            await script(keys=[order_key(settings, order["order_id"])], args=_args(order), client=pipe)
+            keys = [order_key(settings, order["order_id"]), holds_key(settings)]
+            await script(keys=keys, args=_args(order), client=pipe)
         await pipe.execute()
 
 
@@ -75,3 +87,15 @@ async def read_order(redis: Redis, settings: Settings, order_id: str) -> dict[st
     """The projected order, times as epoch seconds; None if Redis does not know it."""
     raw = await redis.hgetall(order_key(settings, order_id))
     return _typed(raw) if raw else None
+
+
+async def due_holds(
+    redis: Redis, settings: Settings, now: float, limit: int = 1000
+) -> list[tuple[int, str]]:
+    """(product_id, order_id) of live holds whose expiry is at or before ``now``."""
+    members = await redis.zrangebyscore(holds_key(settings), "-inf", now, start=0, num=limit)
+    holds = []
+    for member in members:
+        product_id, _, order_id = member.partition(":")
+        holds.append((int(product_id), order_id))
+    return holds

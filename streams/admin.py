@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
@@ -22,10 +23,9 @@ async def ensure_topics(settings: Settings, wait_seconds: float = 30.0) -> list[
             if spec.name(settings) not in existing
         ]
         if missing:
-            try:
+            # Another process may create them between our list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another process created them between list and create
         return [t.name for t in missing]
     finally:
         await admin.close()

@@ -28,6 +28,9 @@ def create_app(settings: Settings) -> faust.App:
         # Decisions are only as durable as the changelog and the events they write.
         producer_acks=-1,
         broker_commit_interval=1.0,
+        # A worker killed with -9 holds its partitions until this expires (Faust's
+        # default is 60 s); its replacement waits that long before it can decide.
+        broker_session_timeout=10.0,
         web_host="127.0.0.1",
         web_port=settings.worker_web_port(1),
     )

@@ -23,6 +23,11 @@ def product_key(settings: Settings, product_id: int) -> str:
     return f"{settings.app_id}:product:{product_id}"
 
 
+def catalog_key(settings: Settings) -> str:
+    """JSON list of every product's catalog fields: the cache behind ``GET /products``."""
+    return f"{settings.app_id}:catalog"
+
+
 def token_version_key(settings: Settings, member_id: int) -> str:
     """A member's current token version; tokens carrying an older one are revoked."""
     return f"{settings.app_id}:token-version:{member_id}"
@@ -31,3 +36,8 @@ def token_version_key(settings: Settings, member_id: int) -> str:
 def rate_key(settings: Settings, member_id: int, window: int) -> str:
     """Requests of a member in one rate-limit window (one second)."""
     return f"{settings.app_id}:rate:{member_id}:{window}"
+
+
+def holds_key(settings: Settings) -> str:
+    """Sorted set of live holds ("product_id:order_id", score = expires_at) for expiry."""
+    return f"{settings.app_id}:holds"

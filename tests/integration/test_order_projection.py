@@ -44,4 +44,23 @@ async def test_later_status_wins_whatever_the_delivery_order(
 
 
 async def test_unknown_order_reads_as_none(fresh_settings: Settings, redis_client: Any) -> None:
-    assert await read_order(redis_client, fresh_settings, "0190c2a0-0000-7000-8000-00000000ffff") is None
+    assert (
+        await read_order(redis_client, fresh_settings, "0190c2a0-0000-7000-8000-00000000ffff")
+        is None
+    )
+
+
+async def test_reserved_orders_are_live_holds_until_a_later_status(
+    fresh_settings: Settings, redis_client: Any
+) -> None:
+    from storage.order_projection import due_holds
+
+    reserved = _order("RESERVED", expires_at=1700000300.0)
+    await write_orders(redis_client, fresh_settings, [_order("PENDING"), reserved])
+    assert await due_holds(redis_client, fresh_settings, now=1700000299.0) == []
+    assert await due_holds(redis_client, fresh_settings, now=1700000300.0) == [
+        (3, reserved["order_id"])
+    ]
+
+    await write_orders(redis_client, fresh_settings, [_order("EXPIRED"), reserved])
+    assert await due_holds(redis_client, fresh_settings, now=1800000000.0) == []

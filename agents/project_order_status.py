@@ -1,0 +1,54 @@
+"""Keep the Redis order status projection current: every order event, batched.
+
+Not a table writer: it only writes Redis, through a script that never moves an
+order backwards, so replayed or duplicated events are harmless. While Redis is
+down it waits and retries (offsets are not committed past unprojected events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from agents.clients import redis_client
+from storage import order_projection
+from streams.app import app, order_events, settings
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+BATCH_WITHIN_SECONDS = 0.01
+MAX_BACKOFF_SECONDS = 5.0
+
+
+def projected(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The projection fields of an OrderEvent, or None if it is not one."""
+    try:
+        return {name: event[name] for name in order_projection.FIELDS}
+    except (KeyError, TypeError):
+        log.warning("skipping a malformed order event: %r", event)
+        return None
+
+
+async def _write_until_done(orders: list[dict[str, Any]]) -> None:
+    backoff = 0.1
+    while True:
+        try:
+            await order_projection.write_orders(redis_client(), settings, orders)
+            return
+        except (RedisError, OSError) as exc:
+            log.warning("Redis unavailable (%s); retrying in %.1fs", exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+
+@app.agent(order_events, concurrency=1)
+async def project_order_status(stream: AsyncIterator[Any]) -> None:
+    async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):  # type: ignore[attr-defined]
+        orders = [order for event in batch if (order := projected(event)) is not None]
+        if orders:
+            await _write_until_done(orders)

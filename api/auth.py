@@ -1,0 +1,75 @@
+"""Who is calling: the Bearer access token checked on every authenticated request.
+
+``require_member`` verifies the HS256 signature and expiry, then compares the
+token's version with the member's current one (``TokenVersions``: an in-process
+cache of at most 1 s, then Redis, MySQL as the fallback). ``require_admin`` adds
+the role check for ``/admin/*``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pymysql
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from api import tokens
+from api.errors import ApiError, unavailable
+from api.keys import SIGNING_SECRET, TOKEN_VERSIONS
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="flashsale"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    member_id: int
+    role: str
+
+
+def unauthenticated(
+    code: str = "UNAUTHENTICATED", message: str = "a valid token is required"
+) -> ApiError:
+    return ApiError(401, code, message, headers=CHALLENGE)
+
+
+def bearer_token(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthenticated(message="an Authorization: Bearer token is required")
+    return token.strip()
+
+
+def check_claims(request: web.Request, token: str, token_type: str) -> tokens.Claims:
+    try:
+        return tokens.decode(request.app[SIGNING_SECRET], token, token_type)
+    except tokens.TokenExpired as exc:
+        raise unauthenticated("TOKEN_EXPIRED", "the token has expired") from exc
+    except tokens.TokenInvalid as exc:
+        raise unauthenticated(message=str(exc)) from exc
+
+
+async def check_version(request: web.Request, claims: tokens.Claims) -> None:
+    """Refuse tokens issued before the member's last logout-all."""
+    try:
+        current = await request.app[TOKEN_VERSIONS].current(claims.member_id)
+    except (pymysql.MySQLError, RedisError, OSError) as exc:
+        # Redis failed over to MySQL and MySQL failed too.
+        raise unavailable("cannot check the token right now") from exc
+    if current is None or claims.version > current:
+        raise unauthenticated(message="unknown member")
+    if claims.version < current:
+        raise unauthenticated("TOKEN_REVOKED", "the token has been revoked")
+
+
+async def require_member(request: web.Request) -> Principal:
+    claims = check_claims(request, bearer_token(request), tokens.ACCESS)
+    await check_version(request, claims)
+    return Principal(claims.member_id, claims.role)
+
+
+async def require_admin(request: web.Request) -> Principal:
+    principal = await require_member(request)
+    if principal.role != "admin":
+        raise ApiError(403, "FORBIDDEN", "administrators only")
+    return principal

@@ -1,0 +1,165 @@
+"""Members and auth routes: sign-up, login, refresh, logout-all, ``/me``, ``/me/orders``.
+
+Also the start-up step that prepares token checks (``TokenVersions``) and creates
+the admin account from ``FLASHSALE_ADMIN_EMAIL`` / ``FLASHSALE_ADMIN_PASSWORD``
+when both are set and no member has that email yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from api import tokens
+from api.auth import check_claims, require_member, unauthenticated
+from api.bodies import read_json_object, require_str
+from api.errors import ApiError, validation_error
+from api.keys import DATABASE, REDIS, SETTINGS, SIGNING_SECRET, TOKEN_VERSIONS
+from api.passwords import dummy_hash, hash_password, verify_password
+from api.times import datetime_rfc3339
+from api.token_versions import TokenVersions
+from storage import members as member_sql
+
+log = logging.getLogger(__name__)
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL, MAX_NAME, MIN_PASSWORD, MAX_PASSWORD, MAX_TOKEN = 254, 100, 8, 256, 4096
+
+
+def normalise_email(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def _email(body: dict[str, Any]) -> str:
+    email = normalise_email(require_str(body, "email", max_length=MAX_EMAIL + 64))
+    if len(email) > MAX_EMAIL or not EMAIL.match(email):
+        raise validation_error("email", "email is not a valid address")
+    return email
+
+
+async def signup(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    email = _email(body)
+    password = require_str(body, "password", MAX_PASSWORD, min_length=MIN_PASSWORD)
+    name = require_str(body, "name", MAX_NAME).strip()
+    if not name:
+        raise validation_error("name", "name must not be blank")
+    password_hash = await asyncio.to_thread(hash_password, password)
+    try:
+        member_id = await request.app[DATABASE].run(
+            lambda cur: member_sql.create(cur, email, name, password_hash)
+        )
+    except member_sql.EmailTaken as exc:
+        raise ApiError(409, "EMAIL_TAKEN", "a member with this email exists", "email") from exc
+    return web.json_response({"member_id": member_id}, status=201)
+
+
+def _token_pair(request: web.Request, member_id: int, role: str, version: int) -> web.Response:
+    secret = request.app[SIGNING_SECRET]
+    access = tokens.issue(secret, member_id, role, version)
+    refresh = tokens.issue(
+        secret, member_id, role, version, tokens.REFRESH, tokens.REFRESH_TTL_SECONDS
+    )
+    return web.json_response(
+        {
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "Bearer",
+            "expires_in": tokens.ACCESS_TTL_SECONDS,
+        }
+    )
+
+
+async def login(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    email = normalise_email(require_str(body, "email", MAX_EMAIL + 64))
+    password = require_str(body, "password", MAX_PASSWORD)
+    row = await request.app[DATABASE].run(lambda cur: member_sql.by_email(cur, email))
+    stored = row["password_hash"] if row else dummy_hash()
+    matches = await asyncio.to_thread(verify_password, password, stored)
+    if row is None or not matches:
+        raise ApiError(401, "INVALID_CREDENTIALS", "wrong email or password")
+    return _token_pair(request, row["member_id"], row["role"], row["token_version"])
+
+
+async def refresh(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    token = require_str(body, "refresh_token", MAX_TOKEN)
+    claims = check_claims(request, token, tokens.REFRESH)
+    row = await request.app[DATABASE].run(lambda cur: member_sql.by_id(cur, claims.member_id))
+    if row is None or claims.version > row["token_version"]:
+        raise unauthenticated(message="unknown member")
+    if claims.version < row["token_version"]:
+        raise unauthenticated("TOKEN_REVOKED", "the token has been revoked")
+    return _token_pair(request, row["member_id"], row["role"], row["token_version"])
+
+
+async def logout_all(request: web.Request) -> web.Response:
+    principal = await require_member(request)
+    await request.app[TOKEN_VERSIONS].revoke_all(principal.member_id)
+    return web.Response(status=204)
+
+
+async def me(request: web.Request) -> web.Response:
+    principal = await require_member(request)
+    row = await request.app[DATABASE].run(lambda cur: member_sql.by_id(cur, principal.member_id))
+    if row is None:
+        raise unauthenticated(message="unknown member")
+    fields = ("member_id", "email", "name", "role")
+    return web.json_response({name: row[name] for name in fields})
+
+
+def order_view(row: dict[str, Any]) -> dict[str, Any]:
+    times = ("created_at", "updated_at", "expires_at")
+    return {
+        name: datetime_rfc3339(value) if name in times else value for name, value in row.items()
+    }
+
+
+async def my_orders(request: web.Request) -> web.Response:
+    principal = await require_member(request)
+    rows = await request.app[DATABASE].run(
+        lambda cur: member_sql.orders_of(cur, principal.member_id)
+    )
+    return web.json_response({"orders": [order_view(row) for row in rows]})
+
+
+async def _ensure_admin(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    if not (settings.admin_email and settings.admin_password):
+        return
+    email = normalise_email(settings.admin_email)
+    existing = await app[DATABASE].run(lambda cur: member_sql.by_email(cur, email))
+    if existing is not None:
+        return
+    password_hash = await asyncio.to_thread(hash_password, settings.admin_password)
+    try:
+        await app[DATABASE].run(
+            lambda cur: member_sql.create(cur, email, "Administrator", password_hash, "admin")
+        )
+        log.info("created the admin account %s", email)
+    except member_sql.EmailTaken:
+        pass  # another API instance created it at the same moment
+
+
+async def _auth_state(app: web.Application) -> AsyncIterator[None]:
+    app[TOKEN_VERSIONS] = TokenVersions(app[SETTINGS], app[REDIS], app[DATABASE])
+    await _ensure_admin(app)
+    yield
+
+
+def setup_member_routes(app: web.Application) -> None:
+    # Resolved now so that start-up fails without a usable secret.
+    app[SIGNING_SECRET] = app[SETTINGS].signing_secret()
+    app.cleanup_ctx.append(_auth_state)
+    app.router.add_post("/auth/signup", signup)
+    app.router.add_post("/auth/login", login)
+    app.router.add_post("/auth/refresh", refresh)
+    app.router.add_post("/auth/logout-all", logout_all)
+    app.router.add_get("/me", me)
+    app.router.add_get("/me/orders", my_orders)

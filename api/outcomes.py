@@ -1,0 +1,114 @@
+"""How an API instance learns the decisions on its own orders, without polling.
+
+Each instance reads every partition of ``order-events`` from the end, outside
+any consumer group (so two instances each see every event), and resolves the
+futures of requests waiting with ``Prefer: wait``. A request registers its
+future before it produces the command, so the event cannot arrive unseen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+Predicate = Callable[[Event], bool]
+Waiter = tuple[asyncio.Future[Event], Predicate]
+
+
+def _any_event(event: Event) -> bool:
+    return True
+
+
+class OutcomeListener:
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._waiting: dict[str, list[Waiter]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run_forever(), name="outcome-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def expect(self, order_id: str, until: Predicate = _any_event) -> asyncio.Future[Event]:
+        """A future resolved with the first event about ``order_id`` satisfying ``until``."""
+        future: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(order_id, []).append((future, until))
+        return future
+
+    def forget(self, order_id: str, future: asyncio.Future[Event]) -> None:
+        waiters = [w for w in self._waiting.get(order_id, []) if w[0] is not future]
+        if waiters:
+            self._waiting[order_id] = waiters
+        else:
+            self._waiting.pop(order_id, None)
+
+    async def _run_forever(self) -> None:
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, OSError) as exc:
+                log.warning("order-events listener lost Kafka (%s); reconnecting", exc)
+                self.ready.clear()
+                await asyncio.sleep(1.0)
+
+    async def _consume(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=5,
+        )
+        await consumer.start()
+        try:
+            partitions = consumer.partitions_for_topic(self._topic) or set()
+            if not partitions:
+                await consumer.client.force_metadata_update()
+                partitions = consumer.partitions_for_topic(self._topic) or set()
+            consumer.assign([TopicPartition(self._topic, p) for p in sorted(partitions)])
+            await consumer.seek_to_end()
+            self.ready.set()
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=2000)
+                for records in batches.values():
+                    for record in records:
+                        self._resolve(record.value)
+        finally:
+            await consumer.stop()
+
+    def _resolve(self, raw: bytes | None) -> None:
+        if not self._waiting or raw is None:
+            return
+        try:
+            event = json.loads(raw)
+            order_id = event["order_id"]
+        except (ValueError, KeyError, TypeError):
+            return
+        still_waiting = []
+        for future, until in self._waiting.pop(order_id, ()):
+            if future.done():
+                continue
+            if until(event):
+                future.set_result(event)
+            else:
+                still_waiting.append((future, until))
+        if still_waiting:
+            self._waiting[order_id] = still_waiting

@@ -1,0 +1,114 @@
+"""docker-compose.yml matches the settings object and the contract's ports."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from streams.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+SERVICES = {"kafka", "mariadb", "redis", "prometheus", "grafana", "api", "worker"}
+# What the app processes cannot run without (the JWT secret may be empty only in dev).
+NEEDED = {
+    "FLASHSALE_KAFKA_BOOTSTRAP",
+    "FLASHSALE_MYSQL_URL",
+    "FLASHSALE_REDIS_URL",
+    "FLASHSALE_JWT_SECRET",
+    "FLASHSALE_ENV",
+    "FLASHSALE_PARTITIONS",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _service(compose: dict[str, Any], name: str) -> dict[str, Any]:
+    service = compose["services"][name]
+    assert isinstance(service, dict)
+    return service
+
+
+def _env(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):  # the "NAME=value" form
+        env = dict(item.split("=", 1) for item in env)
+    return {name: str(value) for name, value in env.items()}
+
+
+def test_the_stack_has_every_service(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) >= SERVICES
+
+
+def test_every_flashsale_variable_is_a_setting() -> None:
+    used = set(re.findall(r"\bFLASHSALE_[A-Z0-9_]+", COMPOSE.read_text()))
+    assert used, "docker-compose.yml passes no FLASHSALE_* variable"
+    assert used <= set(Settings.env_names())
+
+
+@pytest.mark.parametrize("name", ["api", "worker", "init"])
+def test_app_processes_get_the_settings_they_need(compose: dict[str, Any], name: str) -> None:
+    env = _env(_service(compose, name))
+    assert set(env) >= NEEDED
+    assert set(env) <= set(Settings.env_names())
+
+
+def test_app_settings_point_at_the_compose_servers(compose: dict[str, Any]) -> None:
+    env = _env(_service(compose, "api"))
+    assert env["FLASHSALE_KAFKA_BOOTSTRAP"].endswith(":9092")
+    assert env["FLASHSALE_MYSQL_URL"].startswith("mysql://flashsale:flashsale@")
+    assert env["FLASHSALE_MYSQL_URL"].endswith(":3306/flashsale")
+    assert env["FLASHSALE_REDIS_URL"].startswith("redis://")
+    mariadb = _env(_service(compose, "mariadb"))
+    assert (mariadb["MARIADB_USER"], mariadb["MARIADB_PASSWORD"]) == ("flashsale", "flashsale")
+    assert mariadb["MARIADB_DATABASE"] == "flashsale"
+
+
+def test_ports_follow_the_contract(compose: dict[str, Any]) -> None:
+    assert _env(_service(compose, "api"))["FLASHSALE_API_PORT"] == "8080"
+    worker = [str(arg) for arg in _service(compose, "worker")["command"]]
+    assert worker[worker.index("--web-port") + 1] == "6066"
+    kafka = _env(_service(compose, "kafka"))
+    assert "PLAINTEXT://127.0.0.1:9092" in kafka["KAFKA_ADVERTISED_LISTENERS"]
+
+
+def test_the_broker_never_creates_topics(compose: dict[str, Any]) -> None:
+    kafka = _env(_service(compose, "kafka"))
+    assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert "broker,controller" in kafka["KAFKA_PROCESS_ROLES"]
+    init = " ".join(str(arg) for arg in _service(compose, "init")["command"])
+    assert "flashsale-admin create-topics" in init
+    assert "flashsale-admin migrate" in init
+
+
+def test_the_app_starts_after_the_schema_and_topics(compose: dict[str, Any]) -> None:
+    for name in ("api", "worker"):
+        depends = _service(compose, name)["depends_on"]
+        assert depends["init"]["condition"] == "service_completed_successfully"
+
+
+def test_the_app_images_are_built_from_the_repository(compose: dict[str, Any]) -> None:
+    for name in ("api", "worker", "init"):
+        assert _service(compose, name)["build"] == "."
+    assert (ROOT / "Dockerfile").read_text().startswith("#")
+    assert "FROM python:3.11-slim" in (ROOT / "Dockerfile").read_text()
+
+
+def test_prometheus_scrapes_the_api_and_the_worker() -> None:
+    config = yaml.safe_load((ROOT / "ops" / "prometheus.yml").read_text())
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert {"127.0.0.1:8080", "127.0.0.1:6066"} <= targets

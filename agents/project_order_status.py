@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+import faust
 from redis.exceptions import RedisError
 
 from agents.clients import redis_client
@@ -47,8 +48,8 @@ async def _write_until_done(orders: list[dict[str, Any]]) -> None:
 
 
 @app.agent(order_events, concurrency=1)
-async def project_order_status(stream: AsyncIterator[Any]) -> None:
-    async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):  # type: ignore[attr-defined]
+async def project_order_status(stream: faust.StreamT[Any]) -> None:
+    async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
         orders = [order for event in batch if (order := projected(event)) is not None]
         if orders:
             await _write_until_done(orders)

@@ -10,9 +10,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+import pymysql
+import redis.exceptions
 from aiohttp import web
 
 log = logging.getLogger(__name__)
+
+# Connection-level failures of MySQL or Redis: 503, never 500.
+DEPENDENCY_DOWN = (
+    pymysql.OperationalError,
+    pymysql.InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -74,6 +84,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as err:
         return error_response(err)
+    except DEPENDENCY_DOWN as exc:
+        # A server the request needs is unreachable: the client may retry later.
+        log.warning("dependency unavailable on %s %s: %s", request.method, request.path, exc)
+        return error_response(unavailable("a backing service is unavailable; retry shortly"))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

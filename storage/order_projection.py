@@ -85,7 +85,7 @@ def _typed(raw: Mapping[str, str]) -> dict[str, Any]:
 
 async def read_order(redis: Redis, settings: Settings, order_id: str) -> dict[str, Any] | None:
     """The projected order, times as epoch seconds; None if Redis does not know it."""
-    raw = await redis.hgetall(order_key(settings, order_id))
+    raw: dict[str, str] = await redis.hgetall(order_key(settings, order_id))  # type: ignore[assignment]
     return _typed(raw) if raw else None
 
 
@@ -93,7 +93,9 @@ async def due_holds(
     redis: Redis, settings: Settings, now: float, limit: int = 1000
 ) -> list[tuple[int, str]]:
     """(product_id, order_id) of live holds whose expiry is at or before ``now``."""
-    members = await redis.zrangebyscore(holds_key(settings), "-inf", now, start=0, num=limit)
+    members: list[str] = await redis.zrangebyscore(  # type: ignore[assignment]
+        holds_key(settings), "-inf", now, start=0, num=limit
+    )
     holds = []
     for member in members:
         product_id, _, order_id = member.partition(":")

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 log = logging.getLogger(__name__)
@@ -71,23 +71,22 @@ class OutcomeListener:
                 await asyncio.sleep(1.0)
 
     async def _consume(self) -> None:
+        # Subscribing without a group assigns every partition to this instance;
+        # with no committed offsets, "latest" starts it at the end of each.
         consumer = AIOKafkaConsumer(
+            self._topic,
             bootstrap_servers=self._bootstrap,
             group_id=None,
             enable_auto_commit=False,
+            auto_offset_reset="latest",
             fetch_max_wait_ms=5,
         )
         await consumer.start()
         try:
-            partitions = consumer.partitions_for_topic(self._topic) or set()
-            if not partitions:
-                await consumer.client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(self._topic) or set()
-            consumer.assign([TopicPartition(self._topic, p) for p in sorted(partitions)])
-            await consumer.seek_to_end()
-            self.ready.set()
             while True:
                 batches = await consumer.getmany(timeout_ms=200, max_records=2000)
+                if consumer.assignment():
+                    self.ready.set()
                 for records in batches.values():
                     for record in records:
                         self._resolve(record.value)

@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from api import tokens
-from storage.mysql import connect, MySQLConfig
+from storage.mysql import MySQLConfig, connect
 from streams.settings import Settings
 
 PLACEHOLDER_HASH = "seeded$not-a-login"
@@ -79,22 +80,26 @@ async def list_product(
 
 
 async def read_topic(
-    settings: Settings, topic: str, until: int, timeout: float = 60.0
+    settings: Settings,
+    topic: str,
+    until: int | Callable[[list[Any]], bool],
+    timeout: float = 60.0,
 ) -> list[Any]:
-    """Every record of ``topic`` from the start, once at least ``until`` were read (or timeout)."""
+    """Every record of ``topic`` from the start, read until ``until`` (a count, or a
+    predicate on the records so far) is met or ``timeout`` passes."""
+    done = until if callable(until) else (lambda records: len(records) >= until)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     records: list[Any] = []
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
         deadline = asyncio.get_running_loop().time() + timeout
-        while len(records) < until and asyncio.get_running_loop().time() < deadline:
+        while not done(records) and asyncio.get_running_loop().time() < deadline:
             for batch in (await consumer.getmany(timeout_ms=200)).values():
                 records.extend(batch)
     finally:
@@ -102,15 +107,34 @@ async def read_topic(
     return records
 
 
+class covers:
+    """A ``read_topic`` predicate: an event has been read for each of ``order_ids``."""
+
+    def __init__(self, order_ids: set[str]) -> None:
+        self.missing = set(order_ids)
+        self.read = 0
+
+    def __call__(self, records: list[Any]) -> bool:
+        for record in records[self.read :]:
+            self.missing.discard(json.loads(record.value)["order_id"])
+        self.read = len(records)
+        return not self.missing
+
+
 def decoded(records: Iterable[Any]) -> list[dict[str, Any]]:
     return [json.loads(r.value) for r in records]
 
 
 async def end_offsets_total(settings: Settings, topic: str) -> int:
+    """How many records ``topic`` holds in all (the sum of its partitions' end offsets)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    await admin.start()
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        (described,) = await admin.describe_topics([topic])
+        partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
         return sum((await consumer.end_offsets(partitions)).values())
     finally:
         await consumer.stop()
+        await admin.close()

@@ -1,0 +1,119 @@
+"""The stock agent ``reserve_stock``: the only writer of stock.
+
+It reads ``stock-commands`` (keyed by product, so one product's commands sit in
+one partition in arrival order) one command at a time, decides with
+agents/stock_rules.py, writes the table ``key_to_stock_record`` (product record
+first, see agents/stock_replay.py), then sends the outcome events to
+``order-events``. First come, first served: commands are decided in offset order.
+
+Offsets are committed by Faust only after its producer is flushed (at-least-once,
+faust/transport/consumer.py ``_commit_offsets``), so a committed command's
+writes and events are already in Kafka; commands after the last commit are
+applied again after a crash, which agents/stock_replay.py makes harmless.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from agents.stock_projection import StockProjection
+from agents.stock_replay import Step, handle
+from agents.stock_rules import Located
+from storage.redis import create_redis
+from streams.app import app, order_events, settings
+from streams.metrics import StockMetrics
+from streams.records import decode_command
+from streams.topics import STOCK_COMMANDS
+from streams.topics import product_key as message_key
+from tables.stock import key_to_stock_record
+from tables.stock_records import PRODUCT_PREFIX, Record
+
+log = logging.getLogger(__name__)
+
+# stock-commands read as bytes: a value that is not JSON reaches the agent and is
+# skipped there, instead of being thrown into the stream by the JSON codec.
+raw_stock_commands = app.topic(
+    STOCK_COMMANDS.name(settings),
+    partitions=settings.partitions,
+    key_serializer="raw",
+    value_serializer="raw",
+)
+
+
+@functools.cache
+def stock_metrics() -> StockMetrics:
+    return StockMetrics(CollectorRegistry())
+
+
+@functools.cache
+def _redis() -> Redis:
+    # One client per worker process, opened on first use on the worker's loop.
+    return create_redis(settings.redis_url)
+
+
+@functools.cache
+def stock_projection() -> StockProjection:
+    return StockProjection(settings, _redis, stock_metrics())
+
+
+def locate(value: Any, partition: int, offset: int) -> Located | None:
+    """The decoded command at this place, or None (logged) if it cannot be decoded."""
+    try:
+        data = json.loads(value) if isinstance(value, bytes | str) else value
+        return Located(decode_command(data), partition, offset)
+    except (ValueError, TypeError, KeyError) as exc:
+        log.warning("skipping undecodable stock command at %s:%s: %s", partition, offset, exc)
+        return None
+
+
+def _read(key: str) -> Record | None:
+    # The store itself: one lookup (the table's own get looks a key up twice).
+    value: Record | None = key_to_stock_record.data.get(key)
+    return value
+
+
+async def apply(command: Located) -> Step:
+    """Apply one command: table writes in the order given, then its events."""
+    step = handle(_read, command)
+    for key, value in step.writes:
+        key_to_stock_record[key] = value
+    for event in step.events:
+        await order_events.send(key=message_key(event["product_id"]), value=event)
+    stock_projection().note(step.product)
+    stock_metrics().commands.labels(step.outcome).inc()
+    return step
+
+
+@app.agent(raw_stock_commands, concurrency=1)
+async def reserve_stock(stream: Any) -> AsyncIterator[Step | None]:
+    # Yields what it did with each command (tests read it; nothing sinks it in a worker).
+    async for event in stream.events():
+        message = event.message
+        command = locate(event.value, message.partition, message.offset)
+        if command is None:
+            stock_metrics().undecodable.inc()
+            yield None
+            continue
+        yield await apply(command)
+
+
+def product_records() -> list[Record]:
+    """The product records of this worker's active partitions (decodes only those)."""
+    store = key_to_stock_record.data
+    return [store[key] for key in list(store.keys()) if key.startswith(PRODUCT_PREFIX)]
+
+
+@app.task
+async def project_stock() -> None:
+    """Publish every product once (Redis may lag a crash), then keep it current."""
+    projection = stock_projection()
+    for record in product_records():
+        projection.note(record)
+    await projection.run()

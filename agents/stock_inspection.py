@@ -1,0 +1,82 @@
+"""Looking at the live stock: worker web views and ``faust -A streams.app stock``.
+
+Each worker serves, on its Faust web port (6066 + N - 1):
+
+- ``GET /stock/``: the product records of the partitions it owns, as JSON;
+- ``GET /metrics``: its Prometheus metrics (streams/metrics.py).
+
+``faust -A streams.app stock`` asks every worker (FLASHSALE_WORKERS of them, or
+the ``--url``s given) and prints product, remaining, held, sold and stock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import aiohttp
+from faust.cli import option
+from faust.web import Request, Response, View
+from prometheus_client import generate_latest
+
+from agents.reserve_stock import product_records, stock_metrics
+from streams.app import app, settings
+from tables.stock_records import Record, stock_summary
+
+HEADERS = ["product", "remaining", "held", "sold", "stock", "listed", "offset"]
+
+
+@app.page("/stock/")
+async def stock_table(web: View, request: Request) -> Response:
+    rows = sorted((stock_summary(r) for r in product_records()), key=lambda r: r["product_id"])
+    return web.json({"products": rows})
+
+
+@app.page("/metrics")
+async def stock_worker_metrics(web: View, request: Request) -> Response:
+    text = generate_latest(stock_metrics().registry).decode()
+    return web.text(text, content_type="text/plain; version=0.0.4")
+
+
+def worker_urls() -> list[str]:
+    ports = (settings.worker_web_port(n) for n in range(1, settings.workers + 1))
+    return [f"http://127.0.0.1:{port}" for port in ports]
+
+
+async def fetch_products(urls: list[str]) -> tuple[list[Record], list[str]]:
+    """Every worker's products (a partition has one owner), and the URLs that failed."""
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        answers = await asyncio.gather(*(_products_of(http, url) for url in urls))
+    products = [p for answer in answers if answer is not None for p in answer]
+    failed = [url for url, answer in zip(urls, answers, strict=True) if answer is None]
+    return sorted(products, key=lambda p: p["product_id"]), failed
+
+
+async def _products_of(http: aiohttp.ClientSession, url: str) -> list[Record] | None:
+    try:
+        async with http.get(f"{url.rstrip('/')}/stock/") as resp:
+            resp.raise_for_status()
+            return list((await resp.json())["products"])
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
+        return None
+
+
+def rows(products: list[Record]) -> list[list[str]]:
+    names = ("product_id", "remaining", "held", "sold", "stock", "listed", "last_offset")
+    return [[str(p[name]) for name in names] for p in products]
+
+
+@app.command(
+    option("--url", "urls", multiple=True, help="a worker's web URL; default: every worker"),
+)
+async def stock(self: Any, urls: tuple[str, ...]) -> None:
+    """Print the live stock table (remaining, held, sold per product) of the workers."""
+    products, failed = await fetch_products(list(urls) or worker_urls())
+    for url in failed:
+        print(f"no answer from the worker at {url}", file=sys.stderr)
+    table = self.tabulate(rows(products), headers=HEADERS, title="Stock", wrap_last_row=False)
+    self.say(table)
+    if failed:
+        sys.exit(1)

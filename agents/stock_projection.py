@@ -1,0 +1,113 @@
+"""Publish each product's counters to Redis, batched, for fast reads.
+
+The API answers 409 SOLD_OUT without producing when ``remaining`` is 0 there, and
+``GET /products/{id}`` shows it. The stock agent only ``note``s the latest
+product record (no I/O on the decision path); ``run`` writes what changed every
+few milliseconds in one pipeline, and at once when a product goes from 0 to
+some units left, so buyers are let through again promptly. A Lua script keeps
+the hash at the highest command offset, so a late or replayed write never
+brings back older counters. Redis down: decisions go on, writes are retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from streams.keys import stock_key
+from streams.metrics import StockMetrics
+from streams.settings import Settings
+from tables.stock_records import Record, stock_summary
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY_SECONDS = 0.025
+MAX_BACKOFF_SECONDS = 2.0
+
+# KEYS[1]: the product's stock hash. ARGV: offset, stock, remaining, held, sold.
+WRITE_IF_NEWER = """
+local stored = redis.call('HGET', KEYS[1], 'offset')
+if stored and tonumber(stored) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'offset', ARGV[1], 'stock', ARGV[2], 'remaining', ARGV[3],
+           'held', ARGV[4], 'sold', ARGV[5])
+return 1
+"""
+
+
+async def write_stock(
+    redis: Redis, settings: Settings, summaries: Iterable[Mapping[str, Any]]
+) -> None:
+    """Write each product's counters unless Redis has them at a later offset (one round trip)."""
+    script = redis.register_script(WRITE_IF_NEWER)
+    async with redis.pipeline(transaction=False) as pipe:
+        for s in summaries:
+            args = [s["last_offset"], s["stock"], s["remaining"], s["held"], s["sold"]]
+            await script(keys=[stock_key(settings, s["product_id"])], args=args, client=pipe)
+        await pipe.execute()
+
+
+class StockProjection:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Callable[[], Redis],
+        metrics: StockMetrics,
+        every: float = FLUSH_EVERY_SECONDS,
+    ) -> None:
+        self._settings, self._redis, self._metrics, self._every = settings, redis, metrics, every
+        self._pending: dict[int, Record] = {}
+        self._remaining: dict[int, int] = {}
+        self._wake = asyncio.Event()
+
+    def note(self, product: Mapping[str, Any]) -> None:
+        """Remember a product record after a command; never blocks."""
+        product_id = product["product_id"]
+        self._pending[product_id] = stock_summary(product)
+        previous = self._remaining.get(product_id)
+        self._remaining[product_id] = product["remaining"]
+        if previous == 0 and product["remaining"] > 0:
+            self._wake.set()  # buyers are being refused at the API: tell it now
+
+    async def flush(self) -> int:
+        """Write everything noted so far (how many products); on failure keep it."""
+        if not self._pending:
+            return 0
+        batch, self._pending = self._pending, {}
+        try:
+            await write_stock(self._redis(), self._settings, batch.values())
+        except BaseException:
+            # Whatever was noted meanwhile is newer than the batch.
+            self._pending = {**batch, **self._pending}
+            raise
+        finally:
+            self._metrics.projection_lag.set(len(self._pending))
+        return len(batch)
+
+    async def run(self) -> None:
+        """Flush every few milliseconds (or at once when woken) until cancelled."""
+        backoff = 0.0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), backoff or self._every)
+            self._wake.clear()
+            backoff = await self._flush_once(backoff)
+
+    async def _flush_once(self, backoff: float) -> float:
+        try:
+            written = await self.flush()
+        except (RedisError, OSError) as exc:
+            if not backoff:
+                log.warning("Redis unavailable for the stock projection (%s); retrying", exc)
+            self._metrics.projection_flushes.labels("failed").inc()
+            return min(max(backoff * 2, 0.1), MAX_BACKOFF_SECONDS)
+        if backoff:
+            log.info("stock projection written to Redis again")
+        if written:
+            self._metrics.projection_flushes.labels("ok").inc()
+        return 0.0

@@ -1,0 +1,129 @@
+"""How many stock commands one worker decides per second.
+
+Produces ``--orders`` ReserveOrder commands for ``--products`` products up front
+(each product listed with enough units for a third of its orders, limit 1, so
+every outcome occurs), then starts one real worker (``faust -A streams.app
+worker``) and times the outcome events on ``order-events``: rate = events /
+(last event's Kafka timestamp - first event's). Everything runs under a fresh
+app id and a fresh MySQL database (other agents of the worker write there),
+both removed at the end.
+
+    .venv/bin/python -m bench.stock_throughput --orders 20000 --products 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import random
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from storage.migrations import apply_migrations
+from storage.mysql import MySQLConfig, connect
+from storage.redis import create_redis
+from streams.admin import ensure_topics
+from streams.settings import Settings
+from tests.support.processes import ManagedProcess, wait_http_ok, worker_process
+from tests.support.stock_sale import EventReader, listing, produce_commands, reserve
+
+
+def commands(orders: int, products: int, seed: int = 7) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    now = time.time()
+    per_product = orders // products
+    listings = [listing(p, per_product // 3, 1, now) for p in range(1, products + 1)]
+    reserves = [
+        reserve(1 + i % products, 1 + rng.randrange(orders // 2), now) for i in range(orders)
+    ]
+    return [*listings, *reserves]
+
+
+def fresh(base: Settings, data_dir: Path) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    database = f"{MySQLConfig.from_url(base.mysql_url).database}_bench{tag}"
+    url = f"{base.mysql_url.rsplit('/', 1)[0]}/{database}"
+    return dataclasses.replace(base, app_id=f"bench{tag}", mysql_url=url, data_dir=str(data_dir))
+
+
+def create_database(settings: Settings) -> None:
+    config = MySQLConfig.from_url(settings.mysql_url)
+    conn = connect(config.with_database(""))
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{config.database}` CHARACTER SET utf8mb4")
+    conn.close()
+    apply_migrations(settings.mysql_url)
+
+
+def drop_database(settings: Settings) -> None:
+    config = MySQLConfig.from_url(settings.mysql_url)
+    conn = connect(config.with_database(""))
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{config.database}`")
+    conn.close()
+
+
+async def drop_topics_and_keys(settings: Settings) -> None:
+    """This run's topics and Redis keys only: every name starts with its fresh app id."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        ours = [t for t in await admin.list_topics() if t.startswith(settings.app_id)]
+        if ours:
+            await admin.delete_topics(ours)
+    finally:
+        await admin.close()
+    redis = create_redis(settings.redis_url)
+    keys = [key async for key in redis.scan_iter(match=f"{settings.app_id}:*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+async def measure(settings: Settings, orders: int, products: int, workdir: Path) -> None:
+    await ensure_topics(settings)
+    sent = await produce_commands(settings, commands(orders, products))
+    print(
+        f"produced {len(sent)} commands ({products} listings) to {settings.app_id}.stock-commands"
+    )
+    worker = worker_process(settings, workdir / "worker.data", workdir, "worker")
+    worker.start()
+    try:
+        wait_http_ok(f"http://127.0.0.1:{worker.web_port}/", worker)  # type: ignore[attr-defined]
+        await report(settings, orders, worker)
+    finally:
+        worker.stop()
+
+
+async def report(settings: Settings, orders: int, worker: ManagedProcess) -> None:
+    async with EventReader(settings) as reader:
+        deadline = time.monotonic() + 600
+        while len(reader.raw) < orders and time.monotonic() < deadline:
+            await reader.poll()
+    stamps = sorted(reader.timestamps)
+    span = (stamps[-1] - stamps[0]) / 1000
+    print(f"{len(stamps)} outcome events in {span:.2f} s: {len(stamps) / span:,.0f} decisions/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--orders", type=int, default=20_000)
+    parser.add_argument("--products", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="stock-bench-") as tmp:
+        settings = fresh(Settings.from_env(), Path(tmp))
+        create_database(settings)
+        try:
+            asyncio.run(measure(settings, args.orders, args.products, Path(tmp)))
+        finally:
+            drop_database(settings)
+            asyncio.run(drop_topics_and_keys(settings))
+
+
+if __name__ == "__main__":
+    main()

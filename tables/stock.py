@@ -1,0 +1,70 @@
+"""The stock table ``key_to_stock_record``: all state of the stock decisions.
+
+Keyed like ``stock-commands`` (the partition of a write is the partition of the
+command being processed), so it is co-partitioned with it; values are described
+in tables/stock_records.py. Its changelog topic is
+``<app_id>-key_to_stock_record-changelog`` (compacted). The store is the app's
+default (RocksDB), thrown away at start unless the worker stopped cleanly
+(tables/clean_shutdown.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from streams.app import app, settings
+from tables import clean_shutdown
+
+log = logging.getLogger(__name__)
+
+TABLE_NAME = "key_to_stock_record"
+
+
+class StockTable(faust.Table):
+    """A table whose local store is trusted only after a clean stop."""
+
+    async def on_start(self) -> None:
+        # Runs before the consumer subscribes, so before any partition db opens.
+        clean_shutdown.forget_unclean_store(Path(self.app.conf.tabledir), self.name)
+        await super().on_start()
+
+    async def on_stop(self) -> None:
+        await super().on_stop()
+        try:
+            await self.app.producer.flush()
+        except Exception:
+            log.exception("table %s: changelog not flushed; next start restores it", self.name)
+            return
+        clean_shutdown.mark_clean(Path(self.app.conf.tabledir), self.name)
+
+
+class FailStopOnLostWrite(faust.Sensor):
+    """Ends the process when Kafka refused a record for good.
+
+    Faust logs such an error and goes on committing offsets, which would skip
+    the lost write (a changelog record or an outcome event) forever. Dying like
+    ``kill -9`` instead leaves the offsets uncommitted, and the commands are
+    applied again by the next run.
+    """
+
+    def on_send_error(self, producer: Any, exc: BaseException, state: Any) -> None:
+        log.critical("a record was not stored (%r); stopping without commit", exc)
+        logging.shutdown()
+        os._exit(70)
+
+
+key_to_stock_record = StockTable(
+    app,
+    name=TABLE_NAME,
+    partitions=settings.partitions,
+    key_type=str,  # keys and values are JSON in the changelog
+    beacon=app.tables.beacon,
+    help="stock state by key: p:{product}, o:{order}, m:{product}:{member}",
+)
+app.tables.add(key_to_stock_record)
+app.sensors.add(FailStopOnLostWrite())

@@ -1,0 +1,143 @@
+"""The stock agent through ``test_context()``, with the table in memory.
+
+No Kafka here: outcome events are captured where the agent sends them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from agents import reserve_stock as module
+from agents.stock_replay import DUPLICATE, REPLAYED
+from streams.app import app, order_events
+from tables.stock import key_to_stock_record
+from tables.stock_records import member_key, order_key, product_key
+
+T0 = 1_000_000.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def memory_store() -> Iterator[None]:
+    app.conf.store = "memory://"  # type: ignore[assignment]  # before the store is built
+    yield
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, dict[str, Any]]]:
+    captured: list[tuple[bytes, dict[str, Any]]] = []
+
+    async def send(key: bytes, value: dict[str, Any], **_: Any) -> None:
+        captured.append((key, value))
+
+    monkeypatch.setattr(order_events, "send", send)
+    return captured
+
+
+@pytest.fixture
+async def agent(sent: list[Any]) -> AsyncIterator[Any]:
+    key_to_stock_record.data.clear()
+    async with module.reserve_stock.test_context() as test_agent:
+        yield test_agent
+
+
+def listing(product_id: int, stock: int, limit: int = 1) -> bytes:
+    body = {
+        "kind": "ListProduct",
+        "product_id": product_id,
+        "stock": stock,
+        "per_user_limit": limit,
+        "price": 1000,
+        "sale_price": 500,
+        "sale_starts_at": None,
+        "sale_ends_at": None,
+        "at": T0,
+    }
+    return json.dumps(body).encode()
+
+
+def order(product_id: int, order_id: str, member_id: int, qty: int = 1) -> bytes:
+    body = {
+        "kind": "ReserveOrder",
+        "product_id": product_id,
+        "order_id": order_id,
+        "member_id": member_id,
+        "qty": qty,
+        "amount": 500 * qty,
+        "hold_seconds": 300,
+        "at": T0 + 1,
+    }
+    return json.dumps(body).encode()
+
+
+async def put(agent: Any, value: bytes, offset: int | None = None) -> Any:
+    if offset is not None:
+        agent.sent_offset = offset  # the same place again: a redelivery
+    before = agent.processed_offset
+    await agent.put(value, partition=2)
+    return agent.results[before]
+
+
+async def test_first_come_first_served_within_limits(agent: Any, sent: list[Any]) -> None:
+    await put(agent, listing(11, stock=2, limit=1))
+    outcomes = [
+        (await put(agent, order(11, f"a{i}", member_id=m))).outcome
+        for i, m in enumerate([1, 1, 2, 3, 4])
+    ]
+    assert outcomes == ["RESERVED", "LIMIT_EXCEEDED", "RESERVED", "SOLD_OUT", "SOLD_OUT"]
+
+    product = key_to_stock_record[product_key(11)]
+    assert (product["stock"], product["remaining"], product["held"], product["sold"]) == (
+        2,
+        0,
+        2,
+        0,
+    )
+    assert product["last_offset"] == 5
+    assert key_to_stock_record[member_key(11, 1)] == {"units": 1}
+    assert key_to_stock_record[order_key("a3")]["reason"] == "SOLD_OUT"
+    assert [p["product_id"] for p in module.product_records()] == [11]
+
+    assert [key for key, _ in sent] == [b"11"] * 5
+    assert [(e["order_id"], e["status"], e["command_offset"]) for _, e in sent] == [
+        ("a0", "RESERVED", 1),
+        ("a1", "REJECTED", 2),
+        ("a2", "RESERVED", 3),
+        ("a3", "REJECTED", 4),
+        ("a4", "REJECTED", 5),
+    ]
+    assert all(e["command_partition"] == 2 for _, e in sent)
+
+
+async def test_undecodable_commands_are_skipped(agent: Any, sent: list[Any]) -> None:
+    skipped = module.stock_metrics().undecodable._value.get()
+    for garbage in (b"not json", b'{"kind": "Nope"}', b"[1]", b'{"kind": "ReserveOrder"}'):
+        assert await put(agent, garbage) is None
+    await put(agent, listing(12, stock=1))
+    assert (await put(agent, order(12, "b1", member_id=1))).outcome == "RESERVED"
+    assert module.stock_metrics().undecodable._value.get() == skipped + 4
+    assert len(sent) == 1
+
+
+async def test_a_redelivered_command_is_not_applied_twice(agent: Any, sent: list[Any]) -> None:
+    await put(agent, listing(13, stock=5, limit=2))
+    first = await put(agent, order(13, "c1", member_id=1))
+    await put(agent, order(13, "c2", member_id=2))
+
+    again = await put(agent, order(13, "c1", member_id=1), offset=1)
+    assert again.outcome == REPLAYED and again.writes == []
+    assert again.events == first.events
+    assert key_to_stock_record[product_key(13)]["remaining"] == 3
+    assert key_to_stock_record[member_key(13, 1)] == {"units": 1}
+
+
+async def test_a_retried_order_gets_its_first_outcome_back(agent: Any, sent: list[Any]) -> None:
+    await put(agent, listing(14, stock=5, limit=2))
+    first = await put(agent, order(14, "d1", member_id=1))
+    retry = await put(agent, order(14, "d1", member_id=1))
+    assert retry.outcome == DUPLICATE
+    assert sent[-1][1] == sent[-2][1] == first.events[0]
+    assert key_to_stock_record[product_key(14)]["remaining"] == 4

@@ -1,0 +1,194 @@
+"""The stock worker as a real process: a sale straight through Kafka, crashes included.
+
+2,000 orders of one unit from 500 members (many order several times, some
+orders are sent twice as an API retry would) for 100 units with a limit of 1
+per member. Outcomes are read from ``order-events`` and compared with an
+independent model of the sale in Kafka offset order (first come, first served).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from streams.keys import stock_key
+from streams.settings import Settings
+from tests.support.processes import ManagedProcess
+from tests.support.stock_sale import (
+    EventReader,
+    Sent,
+    expected_outcomes,
+    listing,
+    produce_commands,
+    sale_orders,
+    wait_quiet,
+    worker_stock,
+)
+
+pytestmark = pytest.mark.integration
+
+PRODUCT = 42
+RESTORED = "did not stop cleanly; restoring it from its changelog"
+
+
+def check_outcomes(sent: list[Sent], by_order: dict[str, list[bytes]]) -> None:
+    expected = expected_outcomes(sent)
+    assert by_order.keys() == expected.keys()
+    for order_id, raws in by_order.items():
+        assert len(set(raws)) == 1, f"order {order_id} got different outcomes: {set(raws)}"
+    events = {order_id: json.loads(raws[0]) for order_id, raws in by_order.items()}
+    got = {order_id: (e["status"], e["reason"]) for order_id, e in events.items()}
+    assert Counter(status for status, _ in got.values())["RESERVED"] == 100
+    assert got == expected
+    check_first_come_first_served(list(events.values()))
+
+
+def check_first_come_first_served(events: list[dict[str, Any]]) -> None:
+    """No order is sold out while a later one (same or larger qty) is reserved."""
+    last_reserved = max(e["command_offset"] for e in events if e["status"] == "RESERVED")
+    sold_out = [e for e in events if e["reason"] == "SOLD_OUT"]
+    assert all(e["command_offset"] > last_reserved for e in sold_out)
+
+
+async def wait_ready(worker: ManagedProcess, runs: int, within: float = 60.0) -> None:
+    """Until the worker's log says Ready for the ``runs``-th time (the web port answers sooner)."""
+    deadline = time.monotonic() + within
+    while worker.log().count("[^Worker]: Ready") < runs:
+        assert time.monotonic() < deadline and worker.alive, worker.log()[-3000:]
+        await asyncio.sleep(0.1)
+
+
+async def wait_for_last_command(
+    port: int, last_offset: int, within: float = 60.0
+) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    products: dict[int, dict[str, Any]] = {}
+    while time.monotonic() < deadline:
+        try:
+            products = {p["product_id"]: p for p in worker_stock(port)}
+        except OSError:  # still starting
+            products = {}
+        if products.get(PRODUCT, {}).get("last_offset") == last_offset:
+            return products[PRODUCT]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the worker did not reach offset {last_offset}: {products}")
+
+
+def handled(port: int, outcome: str) -> float:
+    """A worker's count of commands handled with this outcome (its /metrics)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith(f'flashsale_stock_commands_total{{outcome="{outcome}"}}'):
+                return float(line.split()[-1])
+    return 0.0
+
+
+async def check_projection(redis: Redis, settings: Settings, product: dict[str, Any]) -> None:
+    """Redis shows the table's counters, at the table's offset (allowing the batch delay)."""
+    names = ("stock", "remaining", "held", "sold", "last_offset")
+    want = {("offset" if n == "last_offset" else n): str(product[n]) for n in names}
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if await redis.hgetall(stock_key(settings, PRODUCT)) == want:
+            return
+        await asyncio.sleep(0.05)
+    assert await redis.hgetall(stock_key(settings, PRODUCT)) == want
+
+
+async def test_a_sale_reserves_exactly_the_stock_first_come_first_served(
+    fresh_settings: Settings,
+    worker_factory: Callable[..., ManagedProcess],
+    redis_client: Redis,
+) -> None:
+    worker = worker_factory(fresh_settings)
+    orders = sale_orders(PRODUCT, count=2000, members=500, retries=50, seed=1)
+    sent = await produce_commands(fresh_settings, [listing(PRODUCT, 100, 1, time.time()), *orders])
+
+    async with EventReader(fresh_settings) as reader:
+        await reader.until_orders({o["order_id"] for o in orders}, within=60)
+        product = await wait_for_last_command(worker.web_port, sent[-1].offset)  # type: ignore[attr-defined]
+        await reader.poll()
+    check_outcomes(sent, reader.by_order())
+    assert len(reader.raw) == len(orders)  # one event per order command, retries included
+    assert (product["stock"], product["remaining"], product["held"], product["sold"]) == (
+        100,
+        0,
+        100,
+        0,
+    )
+    await check_projection(redis_client, fresh_settings, product)
+    assert "Traceback" not in worker.log()
+    await wait_quiet(fresh_settings)  # so that the worker stops cleanly and quickly
+
+
+async def test_kill_minus_nine_mid_sale_changes_no_outcome(
+    fresh_settings: Settings,
+    worker_factory: Callable[..., ManagedProcess],
+    redis_client: Redis,
+) -> None:
+    orders = sale_orders(PRODUCT, count=2000, members=500, retries=50, seed=2)
+    chunks = [orders[:700], orders[700:1400], orders[1400:]]
+    sent = await produce_commands(fresh_settings, [listing(PRODUCT, 100, 1, time.time())])
+    worker = worker_factory(fresh_settings)
+    async with EventReader(fresh_settings) as reader:
+        for number, chunk in enumerate(chunks[:2], start=1):
+            seen = len(reader.raw)
+            sent += await produce_commands(fresh_settings, chunk)
+            while len(reader.raw) < seen + 200:  # kill it while it is deciding this chunk
+                await reader.poll()
+            worker.kill()
+            worker = worker_factory(fresh_settings)
+            await wait_ready(worker, runs=number + 1)
+            assert worker.log().count(RESTORED) == number, "the local store was not thrown away"
+        sent += await produce_commands(fresh_settings, chunks[2])
+        await reader.until_orders({o["order_id"] for o in orders}, within=60)
+        product = await wait_for_last_command(worker.web_port, sent[-1].offset)  # type: ignore[attr-defined]
+        await reader.poll()
+
+    check_outcomes(sent, reader.by_order())
+    assert len(reader.raw) >= len(orders)  # replays repeat some events, identical
+    replays = handled(worker.web_port, "REPLAYED") + handled(worker.web_port, "REPAIRED")  # type: ignore[attr-defined]
+    assert replays > 0, "the last restart applied no command a second time"
+    assert (product["stock"], product["remaining"], product["held"], product["sold"]) == (
+        100,
+        0,
+        100,
+        0,
+    )
+    await check_projection(redis_client, fresh_settings, product)
+
+
+async def test_a_clean_stop_keeps_the_local_store(
+    fresh_settings: Settings, worker_factory: Callable[..., ManagedProcess]
+) -> None:
+    orders = sale_orders(PRODUCT, count=30, members=10, retries=5, seed=3)
+    sent = await produce_commands(fresh_settings, [listing(PRODUCT, 100, 1, time.time()), *orders])
+    worker = worker_factory(fresh_settings)
+    before = await wait_for_last_command(worker.web_port, sent[-1].offset)  # type: ignore[attr-defined]
+    await wait_quiet(fresh_settings)
+    worker.stop()
+    assert worker.proc is not None and worker.proc.returncode == 0, worker.log()[-3000:]
+
+    worker = worker_factory(fresh_settings)
+    await wait_ready(worker, runs=2)
+    assert RESTORED not in worker.log()
+    assert {p["product_id"]: p for p in worker_stock(worker.web_port)}[PRODUCT] == before  # type: ignore[attr-defined]
+
+    more = sale_orders(PRODUCT, count=20, members=30, retries=0, seed=4)
+    sent += await produce_commands(fresh_settings, [*orders[:5], *more])  # 5 retries, 20 new
+    await wait_for_last_command(worker.web_port, sent[-1].offset)  # type: ignore[attr-defined]
+    async with EventReader(fresh_settings) as reader:
+        by_order = await reader.until_orders({o["order_id"] for o in orders + more}, within=30)
+    expected = expected_outcomes(sent)
+    assert {k: {json.loads(r)["status"] for r in v} for k, v in by_order.items()} == {
+        k: {status} for k, (status, _) in expected.items()
+    }
+    assert all(len(set(raws)) == 1 for raws in by_order.values())

@@ -80,7 +80,8 @@ def _decided(read: Read, command: Located) -> Step:
     if new.order is not None and new.order != state.order:
         others.append((order_key(new.order.order_id), order_to_record(new.order)))
     if new.member_units != state.member_units:
-        key = member_key(body.product_id, body.member_id)
+        assert new.order is not None  # units change only with an order
+        key = member_key(body.product_id, new.order.member_id)
         others.append((key, member_record(new.member_units)))
     pending = [[key, value] for key, value in others]
     product = product_to_record(new.product, command.offset, pending)
@@ -91,11 +92,19 @@ def _decided(read: Read, command: Located) -> Step:
 
 def _state(read: Read, body: Any) -> State:
     product = product_from_record(body.product_id, read(product_key(body.product_id)))
-    if body.kind != "ReserveOrder":
+    if not _names_an_order(body):
         return State(product)
     order = order_from_record(read(order_key(body.order_id)))
-    units = member_units(read(member_key(body.product_id, body.member_id)))
+    # Expiry and payment commands carry no member: the order knows it.
+    member_id = order.member_id if order is not None else getattr(body, "member_id", None)
+    if member_id is None:
+        return State(product, order)
+    units = member_units(read(member_key(body.product_id, member_id)))
     return State(product, order, units)
+
+
+def _names_an_order(body: Any) -> bool:
+    return body.kind not in ("ListProduct", "RestockProduct")
 
 
 def _outcome(kind: str, state: State, events: list[Record]) -> str:
@@ -104,7 +113,7 @@ def _outcome(kind: str, state: State, events: list[Record]) -> str:
     if kind == "RestockProduct":
         return RESTOCKED
     if kind != "ReserveOrder":
-        return NOT_HANDLED  # a command these rules do not decide (yet): no change
+        return str(events[0]["event"]) if events else NOT_HANDLED
     if state.order is not None:
         return DUPLICATE
     return str(events[0]["reason"] or events[0]["status"])
@@ -113,12 +122,12 @@ def _outcome(kind: str, state: State, events: list[Record]) -> str:
 def repeated_events(read: Read, command: Located) -> list[Record]:
     """The events the command at this place emitted the first time it was applied."""
     body: Any = command.body
-    if body.kind != "ReserveOrder":
+    if not _names_an_order(body):
         return []
     order = read(order_key(body.order_id))
     if order is None:
         return []
     place = (command.partition, command.offset)
     own = [e for e in order["events"] if (e["command_partition"], e["command_offset"]) == place]
-    # None of its own: the command repeated a known order, which repeats the latest event.
+    # None of its own: the command changed nothing, which repeats the latest event.
     return own or order["events"][-1:]

@@ -14,11 +14,14 @@ nothing and repeats the order's latest event.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agents import checkout_rules
+from agents.stock_state import Located, State, order_event
 from streams.statuses import LIMIT_EXCEEDED, REJECTED, RESERVED, SALE_NOT_ACTIVE, SOLD_OUT
 from tables.stock_records import Order, Product, Record
+
+__all__ = ["Located", "State", "decide", "rejection"]
 
 if TYPE_CHECKING:
     from streams.records import ListProduct, ReserveOrder, RestockProduct
@@ -29,23 +32,12 @@ ORDER_RESERVED = "OrderReserved"
 ORDER_REJECTED = "OrderRejected"
 
 
-@dataclass(frozen=True)
-class Located:
-    """A command and its place in ``stock-commands``: its arrival order."""
-
-    body: Command
-    partition: int
-    offset: int
-
-
-@dataclass(frozen=True)
-class State:
-    """What one decision reads: the product, the command's order (if known) and
-    the units of the product the command's member already holds."""
-
-    product: Product
-    order: Order | None = None
-    member_units: int = 0
+CHECKOUT_RULES = {
+    "PayOrder": checkout_rules.pay,
+    "CancelOrder": checkout_rules.cancel,
+    "ExpireOrder": checkout_rules.expire,
+    "SettlePayment": checkout_rules.settle,
+}
 
 
 def decide(state: State, command: Located, now: float) -> tuple[State, list[Record]]:
@@ -56,6 +48,8 @@ def decide(state: State, command: Located, now: float) -> tuple[State, list[Reco
         return dataclasses.replace(state, product=_restocked(state.product, body.qty)), []
     if body.kind == "ReserveOrder":
         return _reserve(state, command, now)
+    if body.kind in CHECKOUT_RULES:
+        return CHECKOUT_RULES[body.kind](state, command, now)
     return state, []
 
 
@@ -145,23 +139,5 @@ def _order(
         updated_at=now,
         expires_at=expires_at,
     )
-    return dataclasses.replace(order, events=(_event(order, command),))
-
-
-def _event(order: Order, command: Located) -> Record:
-    """The OrderEvent (streams.records) announcing the order's new status."""
-    return {
-        "event": ORDER_RESERVED if order.status == RESERVED else ORDER_REJECTED,
-        "order_id": order.order_id,
-        "member_id": order.member_id,
-        "product_id": order.product_id,
-        "qty": order.qty,
-        "amount": order.amount,
-        "status": order.status,
-        "reason": order.reason,
-        "created_at": order.created_at,
-        "updated_at": order.updated_at,
-        "expires_at": order.expires_at,
-        "command_partition": command.partition,
-        "command_offset": command.offset,
-    }
+    name = ORDER_RESERVED if status == RESERVED else ORDER_REJECTED
+    return dataclasses.replace(order, events=(order_event(order, command, name),))

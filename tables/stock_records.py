@@ -71,6 +71,9 @@ class Order:
     created_at: float
     updated_at: float
     expires_at: float | None
+    # Where the order's money stands (agents/checkout_rules.py); outside, only
+    # ``status`` shows: a charge in flight leaves the order RESERVED.
+    payment: str = "NONE"
     events: tuple[Record, ...] = field(default=())
 
 
@@ -92,7 +95,8 @@ def product_to_record(product: Product, last_offset: int, pending: list[list[Any
 def order_from_record(record: Mapping[str, Any] | None) -> Order | None:
     if record is None:
         return None
-    values = {name: record[name] for name in _ORDER_FIELDS}
+    # Fields added later (payment) take their defaults in records written before.
+    values = {name: record[name] for name in _ORDER_FIELDS if name in record}
     values["events"] = tuple(record["events"])
     return Order(**values)
 

@@ -188,7 +188,7 @@ def test_an_order_record_carries_the_outcome() -> None:
         T0,
         T0,
         T0 + 300,
-        state.order.events,  # type: ignore[union-attr]
+        events=state.order.events,  # type: ignore[union-attr]
     )
 
 
@@ -241,7 +241,7 @@ def test_invariants_hold_for_any_command_sequence(specs: list[tuple[Any, ...]]) 
         assert sum(units.values()) == product["held"]
 
 
-def test_a_command_without_rules_changes_nothing() -> None:
+def test_a_command_for_an_unknown_order_changes_nothing() -> None:
     table: dict[str, Any] = {}
     table.update(handle(table.get, Located(listing(), 0, 0)).writes)
     before = table[product_key(7)]

@@ -27,12 +27,10 @@ MAX_BACKOFF_SECONDS = 5.0
 
 
 def projected(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The projection fields of an OrderEvent, or None if it is not one."""
-    try:
-        return {name: event[name] for name in order_projection.FIELDS}
-    except (KeyError, TypeError):
+    order = order_projection.projection_of(event)
+    if order is None:
         log.warning("skipping a malformed order event: %r", event)
-        return None
+    return order
 
 
 async def _write_until_done(orders: list[dict[str, Any]]) -> None:

@@ -9,15 +9,19 @@ agent applies each at most once).
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from aiohttp import web
 
 from api.errors import unavailable
 from api.kafka import KafkaUnavailable
-from api.keys import LISTENER, PRODUCER, SETTINGS
+from api.keys import LISTENER, PRODUCER, REDIS, SETTINGS
 from api.outcomes import Predicate
+from storage import order_projection
 from streams.topics import STOCK_COMMANDS, product_key
+
+log = logging.getLogger(__name__)
 
 
 async def send_command(
@@ -41,7 +45,21 @@ async def send_command(
     if outcome is None:
         return None
     try:
-        return await asyncio.wait_for(outcome, wait)
+        event = await asyncio.wait_for(outcome, wait)
     except TimeoutError:
         listener.forget(command.order_id, outcome)
         return None
+    await _project(request, event)
+    return event
+
+
+async def _project(request: web.Request, event: dict[str, Any]) -> None:
+    """Show the client's next read what it was just told (the projection agent may
+    lag by a few ms); the projection never moves backwards, so this is safe."""
+    order = order_projection.projection_of(event)
+    if order is None:
+        return
+    try:
+        await order_projection.write_orders(request.app[REDIS], request.app[SETTINGS], [order])
+    except Exception as exc:  # the projection agent writes it too, a little later
+        log.warning("could not project order %s: %s", order["order_id"], exc)

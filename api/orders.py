@@ -8,7 +8,7 @@ order is refused at once (409 SOLD_OUT, no order created) without touching Kafka
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import time
 from typing import Any
 
@@ -29,6 +29,8 @@ from storage import order_projection
 from streams.keys import stock_key
 from streams.records import ReserveOrder
 from streams.statuses import PENDING, SOLD_OUT
+
+log = logging.getLogger(__name__)
 
 MAX_IDEMPOTENCY_KEY = 64
 MAX_ID = 2**63 - 1
@@ -117,9 +119,10 @@ async def _project_pending(request: web.Request, command: ReserveOrder) -> None:
         "created_at": command.at,
         "updated_at": command.at,
     }
-    # On failure the projection catches up from the events; MySQL has the truth.
-    with contextlib.suppress(Exception):
+    try:
         await order_projection.write_orders(request.app[REDIS], request.app[SETTINGS], [pending])
+    except Exception as exc:  # the projection catches up from the events; MySQL has the truth
+        log.warning("could not project pending order %s: %s", command.order_id, exc)
 
 
 async def get_order(request: web.Request) -> web.Response:

@@ -70,6 +70,14 @@ async def write_orders(
         await pipe.execute()
 
 
+def projection_of(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The projection fields of an OrderEvent, or None if it is not one."""
+    try:
+        return {name: event[name] for name in FIELDS}
+    except (KeyError, TypeError):
+        return None
+
+
 def _typed(raw: Mapping[str, str]) -> dict[str, Any]:
     order: dict[str, Any] = {}
     for name in FIELDS:

@@ -42,6 +42,7 @@ def worker_spec(settings: Settings, number: int) -> ProcessSpec:
             str(settings.worker_web_port(number)),
         ],
         marker=f"worker-{number}.data",
+        env={"FLASHSALE_WORKER_ID": f"worker-{number}"},
         port=settings.worker_web_port(number),
     )
 

@@ -31,6 +31,11 @@ def create_app(settings: Settings) -> faust.App:
         # A worker killed with -9 holds its partitions until this expires (Faust's
         # default is 60 s); its replacement waits that long before it can decide.
         broker_session_timeout=10.0,
+        # A named worker is a static group member (KIP-345): restarted after a
+        # crash, it gets its partitions back without waiting for that timeout.
+        consumer_group_instance_id=(
+            f"{settings.app_id}.{settings.worker_id}" if settings.worker_id else None
+        ),
         web_host="127.0.0.1",
         web_port=settings.worker_web_port(1),
     )

@@ -93,6 +93,13 @@ class Settings:
         default=".run",
         metadata=_meta("FLASHSALE_DATA_DIR", "where workers keep their local table stores"),
     )
+    worker_id: str = field(
+        default="",
+        metadata=_meta(
+            "FLASHSALE_WORKER_ID",
+            "a worker's stable name (worker-N): a restart after a crash takes its partitions back at once",
+        ),
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

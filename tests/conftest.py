@@ -83,10 +83,15 @@ def settings_factory(fresh_settings: Settings) -> Callable[..., Settings]:
 def worker_factory(tmp_path: Path) -> Iterator[Callable[..., ManagedProcess]]:
     """Start real Faust workers (``faust -A streams.app worker``) for given settings."""
     started: list[ManagedProcess] = []
+    # A restarted worker keeps its name and web port, as under `make up`: it is a
+    # static group member, and Faust checks that its assignment names its own URL.
+    ports: dict[str, int] = {}
 
     def start(settings: Settings, name: str = "worker-1", wait: bool = True) -> ManagedProcess:
         datadir = tmp_path / f"{name}.data"
-        proc = worker_process(settings, datadir, tmp_path, name).start()
+        named = dataclasses.replace(settings, worker_id=name)
+        port = ports.setdefault(name, free_port())
+        proc = worker_process(named, datadir, tmp_path, name, port).start()
         started.append(proc)
         if wait:
             port = proc.web_port  # type: ignore[attr-defined]

@@ -150,7 +150,7 @@ async def test_worker_killed_mid_sale_decides_every_order_once(
     first = await place_orders(base, orders[:800], wait=None)
     worker.kill()
     second = await place_orders(base, orders[800:], wait=None)  # accepted while no worker runs
-    worker_factory(fresh_settings, name="worker-restarted")
+    worker_factory(fresh_settings)  # the same name: it takes its partitions back at once
 
     assert {status for status, _ in first + second} <= {202, 409}
     await check_sale(fresh_settings, first + second, units=100)

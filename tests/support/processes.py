@@ -80,8 +80,10 @@ def wait_http_ok(url: str, proc: ManagedProcess, timeout: float = 60.0) -> None:
     raise TimeoutError(f"{url} not ready within {timeout}s:\n{proc.log()[-4000:]}")
 
 
-def worker_process(settings: Settings, datadir: Path, log_dir: Path, name: str) -> ManagedProcess:
-    port = free_port()
+def worker_process(
+    settings: Settings, datadir: Path, log_dir: Path, name: str, port: int | None = None
+) -> ManagedProcess:
+    port = port or free_port()
     argv = [str(VENV_BIN / "faust"), "-A", "streams.app", "--datadir", str(datadir), "worker"]
     argv += ["-l", "info", "--web-host", "127.0.0.1", "--web-port", str(port)]
     proc = ManagedProcess(argv, settings.to_env(), log_dir / f"{name}.log")

@@ -51,3 +51,40 @@ stack-check: install
 
 clean: down
 	rm -rf .run
+
+# The load bench (bench/README.md). Each scenario brings up its own workers and API
+# on the shared Kafka, MariaDB and Redis and writes bench/results/<timestamp>/.
+# Extra options: make bench-throughput BENCH_ARGS="--requests 20000 --workers 2".
+BENCH := $(PY) -m bench
+BENCH_ARGS ?=
+
+.PHONY: bench bench-flash bench-checkout bench-throughput bench-scale bench-ceiling \
+	bench-recovery bench-smoke bench-profile
+
+bench: services
+	$(BENCH) $(BENCH_ARGS)
+
+bench-flash: services
+	$(BENCH) flash $(BENCH_ARGS)
+
+bench-checkout: services
+	$(BENCH) checkout $(BENCH_ARGS)
+
+bench-throughput: services
+	$(BENCH) throughput $(BENCH_ARGS)
+
+bench-scale: services
+	$(BENCH) scale $(BENCH_ARGS)
+
+bench-ceiling: install
+	$(BENCH) ceiling $(BENCH_ARGS)
+
+bench-recovery: services
+	$(BENCH) recovery $(BENCH_ARGS)
+
+bench-smoke: services
+	$(BENCH) --smoke $(BENCH_ARGS)
+
+# Flame graphs (py-spy) of the API and the worker under the throughput scenario.
+bench-profile: services
+	$(BENCH) throughput --profile $(BENCH_ARGS)

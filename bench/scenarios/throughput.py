@@ -1,0 +1,46 @@
+"""Seed case 4: orders over 8 products, all purchasable, each answer the decision.
+
+Every order comes from its own member with ``Prefer: wait=2``, so the first
+answer's latency is the time to the decision as the buyer sees it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import checks
+from bench.context import Context, running_stack
+from bench.sale import list_products, seed_members, write_targets
+from bench.storm import run_storm, storm_figures
+from bench.tracker import Tracker
+from bench.verdicts import check
+
+
+async def run(ctx: Context) -> dict[str, Any]:
+    shape = ctx.shape("throughput")
+    label = f"throughput-w{ctx.workers}-p{ctx.partitions}"
+    async with running_stack(ctx, label, shape) as stack:
+        members = await seed_members(stack.settings, shape.requests)
+        products = await list_products(
+            stack.base_url, stack.settings, shape.products, shape.units_per_product()
+        )
+        write_targets(stack.run_dir / "targets.txt", members, products)
+        tracker = Tracker(stack.settings)
+        tracker.start()
+        await tracker.wait_ready()
+        try:
+            summary, meter = await run_storm(ctx, stack, label, shape, tracker)
+            result = storm_figures(summary, tracker)
+            result["persistence_lag"] = await checks.persistence_lag(
+                stack.settings, tracker.outcomes(), tracker.last_event_at
+            )
+        finally:
+            await tracker.stop()
+        result["audit"] = await checks.audit(stack.settings)
+    reserved = result["outcomes"].get("RESERVED", 0)
+    result["checks"] = [
+        check("no 5xx", result["errors"]["5xx"] == 0, result["errors"]),
+        check("decided == acknowledged", result["decided"] == result["acknowledged"]),
+        check("every order reserved", reserved == shape.requests, f"{reserved:,} reserved"),
+    ]
+    return {**ctx.describe("throughput", label, shape), **result, "cpu": meter.shares}

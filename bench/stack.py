@@ -1,0 +1,157 @@
+"""One scenario's own stack: a fresh app id and database, its workers and its API.
+
+Kafka, MariaDB and Redis are shared (``python -m ops.stack services`` brings them
+up). Everything this run creates is named after its app id (``bench<hex>``) and
+removed by ``close`` unless the run is kept for inspection: its topics, its
+Redis keys and its database, never anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import secrets
+import shutil
+import uuid
+from pathlib import Path
+
+import redis
+from aiokafka.admin import AIOKafkaAdminClient
+
+from bench.procs import VENV_BIN, ManagedProcess, free_port, wait_http_ok
+from bench.shapes import Shape
+from storage.migrations import apply_migrations
+from storage.mysql import MySQLConfig, connect
+from streams.admin import ensure_topics
+from streams.settings import Settings
+
+
+def run_settings(base: Settings, shape: Shape, run_dir: Path, **changes: object) -> Settings:
+    """``base`` with a fresh app id and database, and the scenario's settings."""
+    tag = uuid.uuid4().hex[:10]
+    database = f"{MySQLConfig.from_url(base.mysql_url).database}_bench{tag}"
+    fields: dict[str, object] = {
+        "app_id": f"bench{tag}",
+        "mysql_url": f"{base.mysql_url.rsplit('/', 1)[0]}/{database}",
+        "data_dir": str(run_dir),
+        "api_port": free_port(),
+        "jwt_secret": base.jwt_secret or secrets.token_hex(32),
+        "admin_email": base.admin_email or "admin@example.com",
+        "admin_password": base.admin_password or "admin-password",
+        "payment_failure_rate": shape.payment_failure_rate,
+        "hold_seconds": shape.hold_seconds,
+        "rate_limit": shape.rate_limit,
+        **changes,
+    }
+    return dataclasses.replace(base, **fields)  # type: ignore[arg-type]
+
+
+class BenchStack:
+    """The processes and data of one scenario run."""
+
+    def __init__(self, settings: Settings, run_dir: Path) -> None:
+        self.settings = settings
+        self.run_dir = run_dir
+        self.workers: list[ManagedProcess] = []
+        self.api: ManagedProcess | None = None
+        self.created_database = False
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.api_port}"
+
+    async def create(self) -> None:
+        """The run's database (migrated) and topics."""
+        config = MySQLConfig.from_url(self.settings.mysql_url)
+        conn = connect(config.with_database(""))
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE `{config.database}` CHARACTER SET utf8mb4")
+        finally:
+            conn.close()
+        self.created_database = True
+        await asyncio.to_thread(apply_migrations, self.settings.mysql_url)
+        await ensure_topics(self.settings)
+
+    def worker_data(self, number: int) -> Path:
+        return self.run_dir / f"worker-{number}.data"
+
+    def worker(self, number: int) -> ManagedProcess:
+        # Each worker its own table store: two RocksDB instances cannot share a folder.
+        datadir = self.worker_data(number)
+        datadir.mkdir(parents=True, exist_ok=True)
+        env = {**self.settings.to_env(), "FLASHSALE_DATA_DIR": str(datadir)}
+        port = free_port()
+        argv = [str(VENV_BIN / "faust"), "-A", "streams.app", "--datadir", str(datadir)]
+        argv += ["worker", "-l", "info", "--web-host", "127.0.0.1", "--web-port", str(port)]
+        log = self.run_dir / f"worker-{number}.log"
+        return ManagedProcess(f"worker-{number}", argv, env, log, port)
+
+    async def start_worker(self, number: int) -> ManagedProcess:
+        proc = self.worker(number).start()
+        if number <= len(self.workers):
+            self.workers[number - 1] = proc
+        else:
+            self.workers.append(proc)
+        await asyncio.to_thread(wait_http_ok, f"http://127.0.0.1:{proc.port}/", proc)
+        return proc
+
+    async def start(self) -> None:
+        """Every worker, then the API (once it answers /readyz)."""
+        for number in range(1, self.settings.workers + 1):
+            await self.start_worker(number)
+        argv = [str(VENV_BIN / "flashsale-api")]
+        log = self.run_dir / "api.log"
+        self.api = ManagedProcess("api", argv, self.settings.to_env(), log).start()
+        await asyncio.to_thread(wait_http_ok, f"{self.base_url}/readyz", self.api)
+
+    def pids(self) -> dict[str, int]:
+        procs = [*self.workers, *([self.api] if self.api else [])]
+        return {proc.name: proc.pid for proc in procs if proc.alive}
+
+    def wipe_worker_data(self, number: int) -> None:
+        shutil.rmtree(self.worker_data(number), ignore_errors=True)
+
+    async def close(self, keep: bool) -> None:
+        for proc in [*([self.api] if self.api else []), *self.workers]:
+            await asyncio.to_thread(proc.stop)
+        if keep:
+            return
+        for number in range(1, len(self.workers) + 1):
+            self.wipe_worker_data(number)
+        await asyncio.to_thread(self._drop_redis_keys)
+        await self._delete_topics()
+        if self.created_database:
+            await asyncio.to_thread(self._drop_database)
+
+    def _drop_database(self) -> None:
+        config = MySQLConfig.from_url(self.settings.mysql_url)
+        conn = connect(config.with_database(""))
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{config.database}`")
+        finally:
+            conn.close()
+
+    def _drop_redis_keys(self) -> None:
+        client = redis.Redis.from_url(self.settings.redis_url)
+        try:
+            keys = list(client.scan_iter(match=f"{self.settings.app_id}:*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])
+        finally:
+            client.close()
+
+    async def _delete_topics(self) -> None:
+        """This run's topics: ``<app id>.*`` and Faust's own ``<app id>-*``."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            app_id = self.settings.app_id
+            ours = [
+                t for t in await admin.list_topics() if t.startswith((f"{app_id}.", f"{app_id}-"))
+            ]
+            if ours:
+                await admin.delete_topics(ours)
+        finally:
+            await admin.close()

@@ -1,0 +1,57 @@
+"""Run MySQL work until it is done: the sinks wait out an outage instead of failing.
+
+A consumer that must not lose what it consumed (the persistence agents, the
+payment gateway) calls ``run_until_done``; while MySQL is unreachable it retries
+with capped exponential back-off, so the worker stays up and its offsets stay
+where the unwritten events are. It never gives up: giving up would mean dropping
+data or crashing the worker, and a restart would only retry the same thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import pymysql
+
+from storage.mysql import Cursor, Database
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+FIRST_BACKOFF_SECONDS = 0.1
+MAX_BACKOFF_SECONDS = 5.0
+
+
+def next_backoff(current: float) -> float:
+    return min(current * 2, MAX_BACKOFF_SECONDS)
+
+
+async def run_until_done(db: Database, work: Callable[[Cursor], T], what: str) -> T:
+    """``await db.run(work)``, retried with back-off until it succeeds."""
+    backoff = FIRST_BACKOFF_SECONDS
+    failures = 0
+    while True:
+        try:
+            result = await db.run(work)
+        except (pymysql.MySQLError, OSError) as exc:
+            failures += 1
+            if failures & (failures - 1) == 0:  # 1, 2, 4, 8...: an outage is not a log flood
+                log.log(
+                    _level(exc), "%s: MySQL failed %d time(s) (%s); retrying", what, failures, exc
+                )
+            await asyncio.sleep(backoff)
+            backoff = next_backoff(backoff)
+            continue
+        if failures:
+            log.info("%s: MySQL answered again after %d failed attempts", what, failures)
+        return result
+
+
+def _level(exc: BaseException) -> int:
+    # Connection errors are expected during an outage; anything else (a schema
+    # or data problem) needs an operator, so say it louder.
+    transient = isinstance(exc, pymysql.OperationalError | pymysql.InterfaceError | OSError)
+    return logging.WARNING if transient else logging.ERROR

@@ -1,0 +1,23 @@
+"""Epoch seconds <-> the naive UTC ``DATETIME(6)`` values MySQL columns hold.
+
+Records carry times as Unix epoch seconds; the tables store them as UTC without
+an offset. Converting in Python keeps writes independent of the session time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def to_datetime(seconds: float | None) -> datetime | None:
+    """The naive UTC datetime of ``seconds`` (None stays None)."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
+
+
+def to_epoch(value: datetime | None) -> float | None:
+    """Epoch seconds of a naive UTC datetime read from MySQL."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC).timestamp()

@@ -58,7 +58,8 @@ def _claims() -> dict[str, object]:
         "role": "member",
         "ver": 0,
         "iat": now,
-        "exp": now + 60,
+        # Made at collection time: valid long enough for any suite to reach them.
+        "exp": now + 24 * 3600,
         "jti": "x",
         "typ": "access",
     }

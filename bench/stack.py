@@ -53,6 +53,9 @@ class BenchStack:
         self.settings = settings
         self.run_dir = run_dir
         self.workers: list[ManagedProcess] = []
+        # A worker keeps its name and port across restarts, as under `make up`: a
+        # static group member gets its partitions back at once after a crash.
+        self.worker_ports: dict[int, int] = {}
         self.api: ManagedProcess | None = None
         self.created_database = False
 
@@ -81,7 +84,8 @@ class BenchStack:
         datadir = self.worker_data(number)
         datadir.mkdir(parents=True, exist_ok=True)
         env = {**self.settings.to_env(), "FLASHSALE_DATA_DIR": str(datadir)}
-        port = free_port()
+        env["FLASHSALE_WORKER_ID"] = f"worker-{number}"
+        port = self.worker_ports.setdefault(number, free_port())
         argv = [str(VENV_BIN / "faust"), "-A", "streams.app", "--datadir", str(datadir)]
         argv += ["worker", "-l", "info", "--web-host", "127.0.0.1", "--web-port", str(port)]
         log = self.run_dir / f"worker-{number}.log"

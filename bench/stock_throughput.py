@@ -94,7 +94,7 @@ async def measure(settings: Settings, orders: int, products: int, workdir: Path)
     worker = worker_process(settings, workdir / "worker.data", workdir, "worker")
     worker.start()
     try:
-        wait_http_ok(f"http://127.0.0.1:{worker.web_port}/", worker)  # type: ignore[attr-defined]
+        wait_http_ok(f"http://127.0.0.1:{worker.web_port}/", worker)
         await report(settings, orders, worker)
     finally:
         worker.stop()

@@ -1,0 +1,106 @@
+"""Child processes with their own log file: started, stopped, or killed with -9.
+
+Used by the load bench and the integration tests, which run real workers, API
+instances and load generators next to each other.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ManagedProcess:
+    """A child process writing to ``log_path``; ``stop`` (SIGTERM) or ``kill`` (SIGKILL)."""
+
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], log_path: Path, port: int = 0
+    ) -> None:
+        self.name, self.argv, self.env, self.log_path = name, argv, env, log_path
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ManagedProcess:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, f"{self.name} was never started"
+        return self.proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, signum: int) -> None:
+        if self.alive:
+            assert self.proc is not None
+            self.proc.send_signal(signum)
+
+    def kill(self) -> None:
+        """``kill -9``: no clean shutdown, no flush, no commit."""
+        if self.alive:
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if not self.alive:
+            return
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    @property
+    def web_port(self) -> int:
+        """The port it serves HTTP on (a worker's Faust web server, the API)."""
+        return self.port
+
+    def log(self) -> str:
+        if not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log()[-chars:]
+
+
+def wait_http_ok(url: str, proc: ManagedProcess, timeout: float = 90.0) -> None:
+    """Wait until ``url`` answers 200, failing early if ``proc`` dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive:
+            raise RuntimeError(f"{proc.name} died during start-up:\n{proc.log_tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready within {timeout}s:\n{proc.log_tail()}")

@@ -15,7 +15,9 @@ from typing import Any
 import faust
 
 
-class _Json(faust.Record, serializer="json", validation=True, include_metadata=False, abstract=True):
+class _Json(
+    faust.Record, serializer="json", validation=True, include_metadata=False, abstract=True
+):
     pass
 
 

@@ -97,7 +97,8 @@ class Settings:
         default="",
         metadata=_meta(
             "FLASHSALE_WORKER_ID",
-            "a worker's stable name (worker-N): a restart after a crash takes its partitions back at once",
+            "a worker's stable name (worker-N): restarted after a crash, it takes"
+            " its partitions back at once",
         ),
     )
 

@@ -88,3 +88,18 @@ bench-smoke: services
 # Flame graphs (py-spy) of the API and the worker under the throughput scenario.
 bench-profile: services
 	$(BENCH) throughput --profile $(BENCH_ARGS)
+
+# The fault suite (stops and restarts the shared Kafka, MariaDB and Redis; waits while
+# another pytest run is using them) and the hostile-input suite; `make test` runs both.
+.PHONY: faults faults-soak hostile
+
+faults: services
+	.venv/bin/pytest -m faults -s
+
+# A longer soak than CI's: the fault suite FAULT_ROUNDS times in a row.
+FAULT_ROUNDS ?= 5
+faults-soak: services
+	for round in $$(seq $(FAULT_ROUNDS)); do .venv/bin/pytest -m faults -s -q || exit 1; done
+
+hostile: services
+	.venv/bin/pytest -m hostile

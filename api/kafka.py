@@ -28,6 +28,7 @@ class CommandProducer:
         self._bootstrap = bootstrap
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
+        self._stopping: set[asyncio.Task[None]] = set()
 
     async def _started(self) -> AIOKafkaProducer:
         if self._producer is not None:
@@ -50,13 +51,39 @@ class CommandProducer:
         return self._producer
 
     async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        producer = None
         try:
             producer = await self._started()
             await asyncio.wait_for(
                 producer.send_and_wait(topic, value=value, key=key), SEND_TIMEOUT_SECONDS
             )
         except (KafkaError, OSError, TimeoutError) as exc:
+            if producer is not None:
+                self._discard(producer)
             raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
+
+    def _discard(self, producer: AIOKafkaProducer) -> None:
+        """Replace a producer that failed a send; the next send starts a new one.
+
+        After a broker restart, batches that timed out leave gaps in the idempotent
+        producer's sequence numbers: the broker then refuses every later batch
+        (OutOfOrderSequenceNumber, which also ends aiokafka's sender task), so the
+        old producer would never send again. A new producer has a new producer id.
+        The old one delivers or fails what it still holds in the background.
+        """
+        if self._producer is not producer:
+            return  # another request already replaced it
+        self._producer = None
+        task = asyncio.create_task(self._stop_quietly(producer))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    @staticmethod
+    async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+        try:
+            await producer.stop()
+        except Exception as exc:  # it failed already; nothing is waiting on it
+            log.warning("a discarded Kafka producer did not stop cleanly: %s", exc)
 
     async def ping(self) -> bool:
         """True if a broker answers a metadata request now."""
@@ -71,3 +98,4 @@ class CommandProducer:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+        await asyncio.gather(*self._stopping)

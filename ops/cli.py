@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from collections.abc import Callable
 
+from ops.audit import add_audit_parser, run_audit_command
 from ops.seed import add_seed_parser, run_seed
 from storage.migrations import apply_migrations
 from streams.admin import ensure_topics
@@ -33,10 +34,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     sub.add_parser("migrate", help="apply the versioned MySQL schema")
     sub.add_parser("create-topics", help="create the Kafka topics with FLASHSALE_PARTITIONS")
     add_seed_parser(sub)
+    add_audit_parser(sub)
     return parser, {
         "migrate": _migrate,
         "create-topics": _create_topics,
         "seed-members": run_seed,
+        "audit": run_audit_command,
     }
 
 

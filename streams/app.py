@@ -23,7 +23,9 @@ def create_app(settings: Settings) -> faust.App:
         store="rocksdb://",
         autodiscover=["agents", "tables"],
         origin="streams",
-        datadir=str(Path(settings.data_dir) / "worker.data"),
+        # One table store per worker: two RocksDB instances cannot share a folder
+        # (this setting wins over `faust --datadir`).
+        datadir=str(Path(settings.data_dir) / f"{settings.worker_id or 'worker'}.data"),
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
         # Decisions are only as durable as the changelog and the events they write.

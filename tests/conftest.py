@@ -59,11 +59,14 @@ def fresh_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Settings
     conn = connect(config.with_database(""))
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+    conn.close()
     apply_migrations(settings.mysql_url)
     asyncio.run(ensure_topics(settings))
     try:
         yield settings
     finally:
+        # A new connection: the fault suite restarts MariaDB during a test.
+        conn = connect(config.with_database(""))
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
         conn.close()

@@ -20,7 +20,7 @@ from storage.mysql import Database
 from streams.settings import Settings
 from tests.support.checkout import audit, cancel, order, pay, statuses, wait_until_quiet
 from tests.support.processes import ManagedProcess
-from tests.support.sale import Member, list_product, seed_members
+from tests.support.sale import Member, open_sale
 
 pytestmark = pytest.mark.integration
 
@@ -39,11 +39,8 @@ async def test_checkout_scenario_every_unit_ends_paid_or_back_on_sale(
     redis_client: Any,
 ) -> None:
     settings = settings_factory(hold_seconds=6, payment_failure_rate=0.2)
-    worker_factory(settings)
-    _, base = api_factory(settings)
-    admin, *_ = seed_members(settings, 1, role="admin")
-    members = seed_members(settings, 1000)
-    product = (await list_product(base, admin, stock=1000))["product_id"]
+    sale = await open_sale(settings, worker_factory, api_factory, members=1000, stock=1000)
+    base, members, product = sale.base, sale.members, sale.product_id
     payers = set(random.Random(5).sample(range(1000), 800))
 
     async def buyer(http: aiohttp.ClientSession, i: int, member: Member) -> tuple[str, int | None]:
@@ -80,11 +77,8 @@ async def test_flash_units_freed_by_failed_payments_go_to_later_buyers(
     redis_client: Any,
 ) -> None:
     settings = settings_factory(payment_failure_rate=0.2)
-    worker_factory(settings)
-    _, base = api_factory(settings)
-    admin, *_ = seed_members(settings, 1, role="admin")
-    members = seed_members(settings, 3000)
-    product = (await list_product(base, admin, stock=50))["product_id"]
+    sale = await open_sale(settings, worker_factory, api_factory, members=3000, stock=50)
+    base, members, product = sale.base, sale.members, sale.product_id
     acknowledged: set[str] = set()
 
     async def buyer(http: aiohttp.ClientSession, member: Member) -> str | None:
@@ -120,11 +114,8 @@ async def test_races_between_pay_cancel_and_expiry_resolve_one_way(
     redis_client: Any,
 ) -> None:
     settings = settings_factory(hold_seconds=1, payment_latency_ms=300)
-    worker_factory(settings)
-    _, base = api_factory(settings)
-    admin, *_ = seed_members(settings, 1, role="admin")
-    members = seed_members(settings, 80)
-    product = (await list_product(base, admin, stock=80))["product_id"]
+    sale = await open_sale(settings, worker_factory, api_factory, members=80, stock=80)
+    base, members, product = sale.base, sale.members, sale.product_id
 
     async with _session() as http:
         orders = [(m, (await order(http, base, m, product))[1]["order_id"]) for m in members]
@@ -162,11 +153,9 @@ async def test_worker_killed_during_the_saga_charges_nobody_twice(
     redis_client: Any,
 ) -> None:
     settings = settings_factory(hold_seconds=20, payment_failure_rate=0.2, payment_latency_ms=20)
-    worker = worker_factory(settings)
-    _, base = api_factory(settings)
-    admin, *_ = seed_members(settings, 1, role="admin")
-    members = seed_members(settings, 300)
-    product = (await list_product(base, admin, stock=300))["product_id"]
+    sale = await open_sale(settings, worker_factory, api_factory, members=300, stock=300)
+    base, members, product = sale.base, sale.members, sale.product_id
+    worker = sale.worker
 
     async with _session() as http:
         placed = await asyncio.gather(*(order(http, base, m, product) for m in members))

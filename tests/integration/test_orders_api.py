@@ -27,6 +27,7 @@ from tests.support.sale import (
     decoded,
     end_offsets_total,
     list_product,
+    open_sale,
     read_topic,
     seed_members,
 )
@@ -116,13 +117,9 @@ async def test_flash_sale_reserves_exactly_the_stock_first_come_first_served(
     worker_factory: Callable[..., ManagedProcess],
     api_factory: Callable[..., tuple[ManagedProcess, str]],
 ) -> None:
-    worker_factory(fresh_settings)
-    _, base = api_factory(fresh_settings)
-    admin, *_ = seed_members(fresh_settings, 1, role="admin")
-    members = seed_members(fresh_settings, 500)
-    product = await list_product(base, admin, stock=100)
+    sale = await open_sale(fresh_settings, worker_factory, api_factory, members=500, stock=100)
 
-    answers = await place_orders(base, sale_orders(members, product["product_id"], 4), wait=5)
+    answers = await place_orders(sale.base, sale_orders(sale.members, sale.product_id, 4), wait=5)
 
     outcomes = await check_sale(fresh_settings, answers, units=100)
     codes = Counter(status for status, _ in answers)
@@ -140,16 +137,12 @@ async def test_worker_killed_mid_sale_decides_every_order_once(
     worker_factory: Callable[..., ManagedProcess],
     api_factory: Callable[..., tuple[ManagedProcess, str]],
 ) -> None:
-    worker = worker_factory(fresh_settings)
-    _, base = api_factory(fresh_settings)
-    admin, *_ = seed_members(fresh_settings, 1, role="admin")
-    members = seed_members(fresh_settings, 500)
-    product = await list_product(base, admin, stock=100)
-    orders = sale_orders(members, product["product_id"], 4)
+    sale = await open_sale(fresh_settings, worker_factory, api_factory, members=500, stock=100)
+    orders = sale_orders(sale.members, sale.product_id, 4)
 
-    first = await place_orders(base, orders[:800], wait=None)
-    worker.kill()
-    second = await place_orders(base, orders[800:], wait=None)  # accepted while no worker runs
+    first = await place_orders(sale.base, orders[:800], wait=None)
+    sale.worker.kill()
+    second = await place_orders(sale.base, orders[800:], wait=None)  # accepted with no worker
     worker_factory(fresh_settings)  # the same name: it takes its partitions back at once
 
     assert {status for status, _ in first + second} <= {202, 409}
@@ -181,12 +174,8 @@ async def test_sold_out_fast_path_refuses_without_producing(
     worker_factory: Callable[..., ManagedProcess],
     api_factory: Callable[..., tuple[ManagedProcess, str]],
 ) -> None:
-    worker_factory(fresh_settings)
-    _, base = api_factory(fresh_settings)
-    admin, *_ = seed_members(fresh_settings, 1, role="admin")
-    members = seed_members(fresh_settings, 5)
-    product = await list_product(base, admin, stock=2)
-    pid = product["product_id"]
+    sale = await open_sale(fresh_settings, worker_factory, api_factory, members=5, stock=2)
+    base, members, pid = sale.base, sale.members, sale.product_id
     assert [s for s, _ in await place_orders(base, [(m, pid) for m in members[:2]], wait=5)] == [
         201,
         201,

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from api import tokens
+from ops.children import ManagedProcess
 from storage.mysql import MySQLConfig, connect
 from streams.settings import Settings
 
@@ -58,6 +59,32 @@ def seed_members(settings: Settings, count: int, role: str = "member") -> list[M
         conn.close()
     secret = settings.signing_secret()
     return [Member(mid, tokens.issue(secret, mid, role, 0, ttl_seconds=3600)) for mid in ids]
+
+
+@dataclass(frozen=True)
+class Sale:
+    """A product on sale through a real worker and API, and members to buy it."""
+
+    worker: ManagedProcess
+    base: str
+    members: list[Member]
+    product_id: int
+
+
+async def open_sale(
+    settings: Settings,
+    worker_factory: Callable[..., ManagedProcess],
+    api_factory: Callable[..., tuple[ManagedProcess, str]],
+    members: int,
+    stock: int,
+) -> Sale:
+    """Start a worker and an API, seed an admin and ``members`` buyers, list a product."""
+    worker = worker_factory(settings)
+    _, base = api_factory(settings)
+    admin, *_ = seed_members(settings, 1, role="admin")
+    buyers = seed_members(settings, members)
+    product = await list_product(base, admin, stock=stock)
+    return Sale(worker, base, buyers, product["product_id"])
 
 
 async def list_product(

@@ -18,6 +18,7 @@ from api.commands import send_command
 from api.errors import ApiError
 from api.order_lookup import owned_order
 from api.order_views import order_body
+from api.outcomes import Predicate
 from api.prefer import requested_wait
 from api.ratelimit import enforce_rate_limit
 from streams.records import CancelOrder, PayOrder
@@ -57,30 +58,32 @@ def _final(event: dict[str, Any]) -> bool:
     return event["status"] in FINAL_STATUSES
 
 
-async def pay_order(request: web.Request) -> web.Response:
-    member_id, order = await _load(request, allowed=(RESERVED,))
-    command = PayOrder(
+async def _ask(
+    request: web.Request,
+    command_type: type[PayOrder] | type[CancelOrder],
+    allowed: tuple[str, ...],
+    until: Predicate,
+    expected: set[str],
+) -> web.Response:
+    """Hand the buyer's request to the stock agent; with ``Prefer: wait``, its outcome."""
+    member_id, order = await _load(request, allowed)
+    command = command_type(
         product_id=order["product_id"],
         order_id=order["order_id"],
         member_id=member_id,
         at=time.time(),
     )
     wait = requested_wait(request.headers.get("Prefer"))
-    event = await send_command(request, command, wait, until=_settled)
-    return _answer(order, event, expected={PAID, PAYMENT_FAILED})
+    event = await send_command(request, command, wait, until=until)
+    return _answer(order, event, expected)
+
+
+async def pay_order(request: web.Request) -> web.Response:
+    return await _ask(request, PayOrder, (RESERVED,), _settled, {PAID, PAYMENT_FAILED})
 
 
 async def cancel_order(request: web.Request) -> web.Response:
-    member_id, order = await _load(request, allowed=(RESERVED, PAID))
-    command = CancelOrder(
-        product_id=order["product_id"],
-        order_id=order["order_id"],
-        member_id=member_id,
-        at=time.time(),
-    )
-    wait = requested_wait(request.headers.get("Prefer"))
-    event = await send_command(request, command, wait, until=_final)
-    return _answer(order, event, expected={CANCELLED, REFUNDED})
+    return await _ask(request, CancelOrder, (RESERVED, PAID), _final, {CANCELLED, REFUNDED})
 
 
 def setup_checkout_routes(app: web.Application) -> None:

@@ -1,0 +1,35 @@
+"""Persist a stream to MySQL in batches, at least once, never skipping a batch.
+
+Each batch (up to ``BATCH_SIZE`` events within ``BATCH_WITHIN_SECONDS``) becomes
+rows, written with one ``executemany`` in one transaction, in a thread. While
+MySQL is down the batch is retried with back-off and its events stay unacked,
+so no offset is committed past an unwritten event; when MySQL returns, the
+agent catches up.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from agents.clients import persistence_database
+from storage.mysql import Cursor
+from storage.retrying import run_until_done
+
+BATCH_SIZE = 500
+BATCH_WITHIN_SECONDS = 0.2
+
+ToRow = Callable[[Mapping[str, Any]], Any | None]
+Write = Callable[..., Any]
+
+
+async def persist_batches(stream: Any, to_row: ToRow, write: Write, what: str) -> None:
+    """Write ``to_row`` of every event with ``write(cursor, rows=...)``; ack after."""
+    async for events in stream.noack_take(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
+        rows = [row for event in events if (row := to_row(event.value)) is not None]
+        if rows:
+            work: Callable[[Cursor], Any] = functools.partial(write, rows=rows)
+            await run_until_done(persistence_database(), work, what)
+        for event in events:
+            await stream.ack(event)

@@ -26,7 +26,7 @@ def _persistence(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _audit_met(audit: str | None) -> bool | None:
-    return None if audit is None or "not available" in audit else audit == "clean"
+    return None if audit is None else audit == "clean"
 
 
 def targets_for(r: dict[str, Any]) -> list[dict[str, Any]]:

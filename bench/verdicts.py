@@ -11,3 +11,9 @@ def check(name: str, ok: bool, detail: object = "") -> dict[str, Any]:
 
 def all_ok(result: dict[str, Any]) -> bool:
     return all(c["ok"] for c in result.get("checks", []))
+
+
+def audit_clean(result: dict[str, Any]) -> dict[str, Any]:
+    """``flashsale-admin audit`` found no violation after the run."""
+    audit = result["audit"]
+    return check("audit clean", audit["result"] == "clean", audit["result"])

@@ -23,7 +23,7 @@ from bench.stack import BenchStack
 from bench.stats import per_second_series, rate, summary_ms
 from bench.storm import server_errors
 from bench.tracker import Tracker
-from bench.verdicts import check
+from bench.verdicts import audit_clean, check
 from streams.statuses import RESERVED
 
 
@@ -134,5 +134,6 @@ async def run(ctx: Context) -> dict[str, Any]:
         check("no 5xx", result["errors"]["5xx"] == 0, result["errors"]),
         check("decided == acknowledged", result["decided"] == result["acknowledged"]),
         check("no reservation left", RESERVED not in result["outcomes"], result["outcomes"]),
+        audit_clean(result),
     ]
     return {**ctx.describe("checkout", "checkout", shape), **result, "cpu": meter.shares}

@@ -13,7 +13,7 @@ from bench.context import Context, running_stack
 from bench.sale import list_products, seed_members, write_targets
 from bench.storm import run_storm, storm_figures
 from bench.tracker import Tracker
-from bench.verdicts import check
+from bench.verdicts import audit_clean, check
 
 
 async def run(ctx: Context) -> dict[str, Any]:
@@ -42,5 +42,6 @@ async def run(ctx: Context) -> dict[str, Any]:
         check("no 5xx", result["errors"]["5xx"] == 0, result["errors"]),
         check("decided == acknowledged", result["decided"] == result["acknowledged"]),
         check("every order reserved", reserved == shape.requests, f"{reserved:,} reserved"),
+        audit_clean(result),
     ]
     return {**ctx.describe("throughput", label, shape), **result, "cpu": meter.shares}

@@ -70,6 +70,27 @@ async def _cached(
 
 async def get_product(app: web.Application, product_id: int) -> Fields | None:
     """The contract's Product, or None if there is no such product."""
+    found = await _product_and_stock(app, product_id)
+    return None if found is None else with_stock(*found)
+
+
+async def product_to_order(app: web.Application, product_id: int) -> tuple[Fields, bool] | None:
+    """The product, and whether the stock agent has published it sold out; None if unknown.
+
+    Unlike ``sold_out`` in the Product, a product whose stock was never published
+    does not count as sold out: the stock agent decides its orders."""
+    found = await _product_and_stock(app, product_id)
+    if found is None:
+        return None
+    fields, projection = found
+    published_sold_out = projection is not None and projection.get("remaining") == "0"
+    return with_stock(fields, projection), published_sold_out
+
+
+async def _product_and_stock(
+    app: web.Application, product_id: int
+) -> tuple[Fields, dict[str, str] | None] | None:
+    """Catalog fields and the stock projection's hash, in one Redis round trip."""
     if not 1 <= product_id <= MAX_PRODUCT_ID:
         return None
     settings = app[SETTINGS]
@@ -86,7 +107,7 @@ async def get_product(app: web.Application, product_id: int) -> Fields | None:
             await _cache_set(
                 app, product_key(settings, product_id), fields, PRODUCT_TTL_SECONDS, nx=True
             )
-    return with_stock(fields, projection)
+    return fields, projection
 
 
 async def list_products(app: web.Application) -> list[Fields]:

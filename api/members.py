@@ -59,9 +59,13 @@ async def signup(request: web.Request) -> web.Response:
     return web.json_response({"member_id": member_id}, status=201)
 
 
-def _token_pair(request: web.Request, member_id: int, role: str, version: int) -> web.Response:
+async def _token_pair(
+    request: web.Request, member_id: int, role: str, version: int
+) -> web.Response:
     secret = request.app[SIGNING_SECRET]
     access = tokens.issue(secret, member_id, role, version)
+    # The requests that carry this token then find its version in Redis, not MySQL.
+    await request.app[TOKEN_VERSIONS].issued(member_id, version, tokens.ACCESS_TTL_SECONDS)
     refresh = tokens.issue(
         secret, member_id, role, version, tokens.REFRESH, tokens.REFRESH_TTL_SECONDS
     )
@@ -84,7 +88,7 @@ async def login(request: web.Request) -> web.Response:
     matches = await asyncio.to_thread(verify_password, password, stored)
     if row is None or not matches:
         raise ApiError(401, "INVALID_CREDENTIALS", "wrong email or password")
-    return _token_pair(request, row["member_id"], row["role"], row["token_version"])
+    return await _token_pair(request, row["member_id"], row["role"], row["token_version"])
 
 
 async def refresh(request: web.Request) -> web.Response:
@@ -96,7 +100,7 @@ async def refresh(request: web.Request) -> web.Response:
         raise unauthenticated(message="unknown member")
     if claims.version < row["token_version"]:
         raise unauthenticated("TOKEN_REVOKED", "the token has been revoked")
-    return _token_pair(request, row["member_id"], row["role"], row["token_version"])
+    return await _token_pair(request, row["member_id"], row["role"], row["token_version"])
 
 
 async def logout_all(request: web.Request) -> web.Response:
@@ -151,6 +155,7 @@ async def _auth_state(app: web.Application) -> AsyncIterator[None]:
     app[TOKEN_VERSIONS] = TokenVersions(app[SETTINGS], app[REDIS], app[DATABASE])
     await _ensure_admin(app)
     yield
+    await app[TOKEN_VERSIONS].close()
 
 
 def setup_member_routes(app: web.Application) -> None:

@@ -26,7 +26,6 @@ from api.order_views import decision_response, order_body
 from api.prefer import requested_wait
 from api.ratelimit import enforce_rate_limit
 from storage import order_projection
-from streams.keys import stock_key
 from streams.records import ReserveOrder
 from streams.statuses import PENDING, SOLD_OUT
 
@@ -46,17 +45,6 @@ def _order_id(request: web.Request, member_id: int) -> str:
     return idempotent_order_id(member_id, key)
 
 
-async def _sold_out(request: web.Request, product_id: int) -> bool:
-    """True only when the stock agent has published remaining == 0."""
-    try:
-        remaining = await request.app[REDIS].hget(
-            stock_key(request.app[SETTINGS], product_id), "remaining"
-        )
-    except Exception:  # Redis down: no fast path, let the stock agent decide
-        return False
-    return remaining == "0"
-
-
 async def create_order(request: web.Request) -> web.Response:
     app = request.app
     principal = await require_member(request)
@@ -64,9 +52,10 @@ async def create_order(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     product_id = require_int(body, "product_id", minimum=1, maximum=MAX_ID)
     qty = require_int(body, "qty", minimum=1, maximum=MAX_QTY)
-    product = await catalog.get_product(app, product_id)
-    if product is None:
+    found = await catalog.product_to_order(app, product_id)
+    if found is None:
         raise not_found("product")
+    product, sold_out = found
     if qty > product["per_user_limit"]:
         raise validation_error("qty", f"at most {product['per_user_limit']} per member")
     order_id = _order_id(request, principal.member_id)
@@ -77,7 +66,7 @@ async def create_order(request: web.Request) -> web.Response:
         known = await projected_order(request, order_id)
         if known and known["member_id"] == principal.member_id and known["status"] != PENDING:
             return decision_response(known)
-    if await _sold_out(request, product_id):
+    if sold_out:  # Redis down: not known, so no fast path; the stock agent decides
         app[METRICS].fast_path_refusals.inc()
         return web.json_response(
             {"order_id": None, "status": "REJECTED", "reason": SOLD_OUT}, status=409
@@ -101,9 +90,9 @@ def _is_decision(event: dict[str, Any]) -> bool:
 async def _submit(request: web.Request, command: ReserveOrder, wait: float | None) -> web.Response:
     event = await send_command(request, command, wait, until=_is_decision)
     request.app[METRICS].orders_accepted.inc()
-    await _project_pending(request, command)
-    if event is not None:
+    if event is not None:  # send_command has projected the decision itself
         return decision_response(event, preference_applied=f"wait={wait:g}")
+    await _project_pending(request, command)
     return web.json_response({"order_id": command.order_id, "status": PENDING}, status=202)
 
 

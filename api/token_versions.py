@@ -1,24 +1,32 @@
 """Each member's current token version, checked on every authenticated request.
 
 The hot path costs no MySQL round trip: a small in-process cache answers first,
-then Redis (``streams.keys.token_version_key``), and MySQL only on a Redis miss
-or outage. Staleness: an entry is trusted for ``CACHE_SECONDS`` (1 s), so a
+then Redis (``storage/token_version_store.py``), and MySQL only on a Redis miss
+or outage. Whoever issues a token writes its version to Redis for the token's
+lifetime, so a miss is rare (Redis lost its data, or the token predates this).
+
+Staleness: an entry is trusted in-process for ``CACHE_SECONDS`` (1 s), so a
 ``logout-all`` on one API instance is honoured by every other instance within
-1 s (immediately on the instance that served it). Redis entries expire after
-``REDIS_TTL_SECONDS``, which bounds how long a version Redis missed while it was
-unreachable can linger after it comes back.
+1 s (immediately on the instance that served it). A ``logout-all`` that cannot
+write Redis (Redis down) still counts (MySQL is the truth), and this instance
+keeps retrying the Redis write every ``REPAIR_INTERVAL_SECONDS`` until it lands;
+until then other instances may accept the revoked tokens. If the instance dies
+before Redis returns, they do so at most until those tokens expire.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from api.tokens import ACCESS_TTL_SECONDS
 from storage import members as member_sql
 from storage.mysql import Database
+from storage.token_version_store import raise_version
 from streams.keys import token_version_key
 from streams.settings import Settings
 
@@ -26,7 +34,8 @@ log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 1.0
 CACHE_MAX_ENTRIES = 200_000
-REDIS_TTL_SECONDS = 60
+REPAIR_INTERVAL_SECONDS = 1.0
+REPAIR_GIVE_UP_SECONDS = ACCESS_TTL_SECONDS  # by then the revoked access tokens have expired
 
 
 class TokenVersions:
@@ -37,6 +46,7 @@ class TokenVersions:
         self._redis = redis
         self._database = database
         self._cache: dict[int, tuple[int | None, float]] = {}
+        self._repairs: set[asyncio.Task[None]] = set()
 
     async def current(self, member_id: int) -> int | None:
         now = time.monotonic()
@@ -47,36 +57,57 @@ class TokenVersions:
         self._remember(member_id, version, now)
         return version
 
-    async def _lookup(self, member_id: int) -> int | None:
-        key = token_version_key(self._settings, member_id)
-        try:
-            raw = await self._redis.get(key)
-        except (RedisError, OSError):
-            return await self._from_mysql(member_id)
-        if raw is not None:
-            return int(raw)
-        version = await self._from_mysql(member_id)
-        if version is not None:
-            # NX: never overwrite a newer version a concurrent logout-all just wrote.
-            await self._try_redis(key, version, only_if_absent=True)
-        return version
-
-    async def _from_mysql(self, member_id: int) -> int | None:
-        return await self._database.run(lambda cur: member_sql.token_version(cur, member_id))
+    async def issued(self, member_id: int, version: int, ttl_seconds: int) -> None:
+        """A token with ``version`` was just issued, valid for ``ttl_seconds``."""
+        await self._try_redis(member_id, version, ttl_seconds)
 
     async def revoke_all(self, member_id: int) -> int:
         """Raise the member's version in MySQL (the truth), then in Redis and here."""
         version = await self._database.run(
             lambda cur: member_sql.bump_token_version(cur, member_id)
         )
-        if not await self._try_redis(token_version_key(self._settings, member_id), version):
-            log.warning("token version of member %s not written to Redis", member_id)
+        if not await self._try_redis(member_id, version):
+            log.warning("token version of member %s not written to Redis; retrying", member_id)
+            task = asyncio.create_task(self._repair(member_id, version))
+            self._repairs.add(task)
+            task.add_done_callback(self._repairs.discard)
         self._remember(member_id, version, time.monotonic())
         return version
 
-    async def _try_redis(self, key: str, version: int, only_if_absent: bool = False) -> bool:
+    async def close(self) -> None:
+        for task in list(self._repairs):
+            task.cancel()
+        await asyncio.gather(*self._repairs, return_exceptions=True)
+
+    async def _lookup(self, member_id: int) -> int | None:
         try:
-            await self._redis.set(key, version, ex=REDIS_TTL_SECONDS, nx=only_if_absent)
+            raw = await self._redis.get(token_version_key(self._settings, member_id))
+        except (RedisError, OSError):
+            return await self._from_mysql(member_id)
+        if raw is not None:
+            return int(raw)
+        version = await self._from_mysql(member_id)
+        if version is not None:
+            await self._try_redis(member_id, version)
+        return version
+
+    async def _from_mysql(self, member_id: int) -> int | None:
+        return await self._database.run(lambda cur: member_sql.token_version(cur, member_id))
+
+    async def _repair(self, member_id: int, version: int) -> None:
+        give_up_at = time.monotonic() + REPAIR_GIVE_UP_SECONDS
+        while time.monotonic() < give_up_at:
+            await asyncio.sleep(REPAIR_INTERVAL_SECONDS)
+            if await self._try_redis(member_id, version):
+                log.info("token version of member %s written to Redis", member_id)
+                return
+
+    async def _try_redis(
+        self, member_id: int, version: int, ttl_seconds: int = ACCESS_TTL_SECONDS
+    ) -> bool:
+        key = token_version_key(self._settings, member_id)
+        try:
+            await raise_version(self._redis, key, version, ttl_seconds)
         except (RedisError, OSError):
             return False
         return True

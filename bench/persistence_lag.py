@@ -32,6 +32,7 @@ from typing import IO, Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ops.worker_command import worker_argv
 from storage.migrations import apply_migrations
 from storage.mysql import MySQLConfig, connect
 from storage.redis import create_redis
@@ -101,20 +102,7 @@ def free_port() -> int:
 
 def _start_worker(settings: Settings, data_dir: str, log: IO[bytes]) -> subprocess.Popen[bytes]:
     port = free_port()
-    argv = [
-        str(VENV_BIN / "faust"),
-        "-A",
-        "streams.app",
-        "--datadir",
-        f"{data_dir}/worker",
-        "worker",
-        "-l",
-        "warn",
-        "--web-host",
-        "127.0.0.1",
-        "--web-port",
-        str(port),
-    ]
+    argv = worker_argv(Path(data_dir) / "worker", port, log_level="warn")
     env = {**os.environ, **settings.to_env()}
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

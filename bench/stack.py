@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.procs import VENV_BIN, ManagedProcess, free_port, wait_http_ok
 from bench.shapes import Shape
+from ops.worker_command import worker_argv
 from storage.migrations import apply_migrations
 from storage.mysql import MySQLConfig, connect
 from streams.admin import ensure_topics
@@ -86,10 +87,8 @@ class BenchStack:
         env = {**self.settings.to_env(), "FLASHSALE_DATA_DIR": str(datadir)}
         env["FLASHSALE_WORKER_ID"] = f"worker-{number}"
         port = self.worker_ports.setdefault(number, free_port())
-        argv = [str(VENV_BIN / "faust"), "-A", "streams.app", "--datadir", str(datadir)]
-        argv += ["worker", "-l", "info", "--web-host", "127.0.0.1", "--web-port", str(port)]
         log = self.run_dir / f"worker-{number}.log"
-        return ManagedProcess(f"worker-{number}", argv, env, log, port)
+        return ManagedProcess(f"worker-{number}", worker_argv(datadir, port), env, log, port)
 
     async def start_worker(self, number: int) -> ManagedProcess:
         proc = self.worker(number).start()

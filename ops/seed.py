@@ -4,23 +4,32 @@ For load tests and demos: one bulk INSERT (``executemany``, batched) instead of 
 sign-ups. Every seeded member shares ONE password hash, computed once (scrypt
 costs ~50 ms a call, so hashing per member would take minutes); the password is
 random unless ``--password`` is given, so seeded accounts cannot be logged into
-by default and are meant to be used through the printed tokens.
+by default and are meant to be used through the printed tokens. Like a login,
+it writes each member's token version to Redis for the tokens' lifetime, so
+the first request of each member costs the API no MySQL round trip.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import secrets
 import sys
 from collections.abc import Iterator
 
+import redis
+
 from api import tokens
 from api.passwords import hash_password
 from storage import members as member_sql
 from storage.mysql import MySQLConfig, connect
+from storage.token_version_store import raise_versions
+from streams.keys import token_version_key
 from streams.settings import Settings
+
+log = logging.getLogger(__name__)
 
 BATCH = 2000
 MAX_COUNT = 1_000_000
@@ -55,10 +64,24 @@ def seed_members(
     secret = settings.signing_secret()
     emails = seed_emails(prefix, count)
     ids = insert_members(settings, emails, hash_password(password or secrets.token_urlsafe(24)))
+    publish_versions(settings, list(ids.values()), ttl)
     for email in emails:
         member_id = ids[email]
         token = tokens.issue(secret, member_id, "member", 0, tokens.ACCESS, ttl)
         yield json.dumps({"member_id": member_id, "email": email, "access_token": token})
+
+
+def publish_versions(settings: Settings, member_ids: list[int], ttl: int) -> None:
+    """Version 0 of new members in Redis; without it the API reads MySQL instead."""
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5.0)
+    try:
+        for start in range(0, len(member_ids), BATCH):
+            chunk = member_ids[start : start + BATCH]
+            raise_versions(client, [(token_version_key(settings, m), 0) for m in chunk], ttl)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("token versions not written to Redis (%s); the API will read MySQL", exc)
+    finally:
+        client.close()
 
 
 def _prefix(raw: str) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from ops import processes, services
 from ops.processes import ProcessSpec
+from ops.worker_command import worker_argv
 from streams.settings import Settings, SettingsError
 
 VENV_BIN = Path(sys.executable).parent
@@ -27,20 +28,7 @@ def worker_spec(settings: Settings, number: int) -> ProcessSpec:
     datadir = processes.RUN_DIR / f"worker-{number}.data"
     return ProcessSpec(
         name=f"worker-{number}",
-        argv=[
-            str(VENV_BIN / "faust"),
-            "-A",
-            "streams.app",
-            "--datadir",
-            str(datadir),
-            "worker",
-            "-l",
-            "info",
-            "--web-host",
-            "127.0.0.1",
-            "--web-port",
-            str(settings.worker_web_port(number)),
-        ],
+        argv=worker_argv(datadir, settings.worker_web_port(number)),
         marker=f"worker-{number}.data",
         env={"FLASHSALE_WORKER_ID": f"worker-{number}"},
         port=settings.worker_web_port(number),

@@ -63,8 +63,15 @@ async def write_orders(
 ) -> None:
     """Apply each order update unless a later status is already stored (one round trip)."""
     script = redis.register_script(APPLY_IF_NOT_OLDER)
+    batch = list(orders)
+    if len(batch) == 1:
+        # EVALSHA alone; a pipeline would first ask whether the script is loaded.
+        order = batch[0]
+        keys = [order_key(settings, order["order_id"]), holds_key(settings)]
+        await script(keys=keys, args=_args(order))
+        return
     async with redis.pipeline(transaction=False) as pipe:
-        for order in orders:
+        for order in batch:
             keys = [order_key(settings, order["order_id"]), holds_key(settings)]
             await script(keys=keys, args=_args(order), client=pipe)
         await pipe.execute()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import faust
 
+from streams.fetch_wait import shorten_fetch_wait
 from streams.flow_control import keep_queues_on_repeated_resume
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> faust.App:
 
 settings = Settings.from_env()
 keep_queues_on_repeated_resume()
+shorten_fetch_wait()
 app = create_app(settings)
 
 stock_commands = app.topic(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ops.children import VENV_BIN, ManagedProcess, free_port, wait_http_ok
+from ops.worker_command import worker_argv
 from streams.settings import Settings
 
 __all__ = ["ManagedProcess", "api_process", "free_port", "wait_http_ok", "worker_process"]
@@ -14,8 +15,7 @@ def worker_process(
     settings: Settings, datadir: Path, log_dir: Path, name: str, port: int | None = None
 ) -> ManagedProcess:
     port = port or free_port()
-    argv = [str(VENV_BIN / "faust"), "-A", "streams.app", "--datadir", str(datadir), "worker"]
-    argv += ["-l", "info", "--web-host", "127.0.0.1", "--web-port", str(port)]
+    argv = worker_argv(datadir, port)
     return ManagedProcess(name, argv, settings.to_env(), log_dir / f"{name}.log", port)
 
 

@@ -1,0 +1,48 @@
+"""Members' token versions in Redis: only ever raised, kept as long as the tokens need them.
+
+A member's entry is written whenever a token is issued (login, refresh,
+``flashsale-admin seed-members``), when a lookup missed Redis and read MySQL,
+and by ``logout-all``. Versions only grow, so every write raises the stored
+value to the larger of the two (a login that read version 3 from MySQL cannot
+undo a logout-all that just wrote 4), and keeps the longer of the two lifetimes.
+A token's issuer writes the entry with the token's own lifetime, so every
+unexpired token finds its member's version in Redis and the request that
+carries it costs no MySQL round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import redis
+from redis.asyncio import Redis
+
+# KEYS: the member's entry. ARGV: version, seconds it must live at least.
+RAISE = """
+local version = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local stored = tonumber(redis.call('GET', KEYS[1]))
+if stored and stored > version then version = stored end
+local left = redis.call('TTL', KEYS[1])
+if left > ttl then ttl = left end
+redis.call('SET', KEYS[1], version, 'EX', ttl)
+return version
+"""
+
+
+async def raise_version(client: Redis, key: str, version: int, ttl_seconds: int) -> int:
+    """Store at least ``version`` for at least ``ttl_seconds``; the version now stored."""
+    script = client.register_script(RAISE)
+    stored = await script(keys=[key], args=[version, ttl_seconds])
+    return int(stored)
+
+
+def raise_versions(
+    client: redis.Redis, entries: Iterable[tuple[str, int]], ttl_seconds: int
+) -> None:
+    """``raise_version`` for many (key, version) pairs in one pipeline (synchronous)."""
+    script = client.register_script(RAISE)
+    with client.pipeline(transaction=False) as pipe:
+        for key, version in entries:
+            script(keys=[key], args=[version, ttl_seconds], client=pipe)
+        pipe.execute()

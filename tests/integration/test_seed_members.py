@@ -12,7 +12,9 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
+from redis.asyncio import Redis
 
+from streams.keys import token_version_key
 from streams.settings import Settings
 from tests.support.http import call
 from tests.support.processes import VENV_BIN, ManagedProcess
@@ -65,3 +67,14 @@ async def test_ten_thousand_members_with_working_tokens(
 def test_bad_arguments_are_refused(fresh_settings: Settings) -> None:
     assert seed(fresh_settings, "--count", "0").returncode == 2
     assert seed(fresh_settings, "--count", "1", "--prefix", "no spaces").returncode == 2
+
+
+async def test_seeded_members_token_versions_are_in_redis_for_the_tokens_lifetime(
+    fresh_settings: Settings, redis_client: Redis
+) -> None:
+    done = seed(fresh_settings, "--count", "3", "--ttl", "600")
+    assert done.returncode == 0, done.stderr
+    for line in done.stdout.splitlines():
+        key = token_version_key(fresh_settings, json.loads(line)["member_id"])
+        assert await redis_client.get(key) == "0"
+        assert 590 <= await redis_client.ttl(key) <= 600

@@ -19,6 +19,7 @@ from api.auth import require_member
 from api.bodies import read_json_object, require_int
 from api.commands import send_command
 from api.errors import not_found, validation_error
+from api.idempotency import claimed_for_another_product
 from api.keys import METRICS, REDIS, SETTINGS
 from api.order_ids import idempotent_order_id, new_order_id
 from api.order_lookup import owned_order, projected_order
@@ -71,6 +72,10 @@ async def create_order(request: web.Request) -> web.Response:
         return web.json_response(
             {"order_id": None, "status": "REJECTED", "reason": SOLD_OUT}, status=409
         )
+    if "Idempotency-Key" in request.headers and await claimed_for_another_product(
+        app, order_id, product_id
+    ):
+        return await _existing_order(request, order_id)
     command = ReserveOrder(
         product_id=product_id,
         order_id=order_id,
@@ -81,6 +86,14 @@ async def create_order(request: web.Request) -> web.Response:
         at=time.time(),
     )
     return await _submit(request, command, wait)
+
+
+async def _existing_order(request: web.Request, order_id: str) -> web.Response:
+    """The answer for an order that already exists: its decision, or 202 while pending."""
+    known = await projected_order(request, order_id)
+    if known is not None and known["status"] != PENDING:
+        return decision_response(known)
+    return web.json_response({"order_id": order_id, "status": PENDING}, status=202)
 
 
 def _is_decision(event: dict[str, Any]) -> bool:

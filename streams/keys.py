@@ -33,6 +33,11 @@ def token_version_key(settings: Settings, member_id: int) -> str:
     return f"{settings.app_id}:token-version:{member_id}"
 
 
+def idempotency_key(settings: Settings, order_id: str) -> str:
+    """The product an Idempotency-Key's order was made for (the id encodes member and key)."""
+    return f"{settings.app_id}:idempotency:{order_id}"
+
+
 def rate_key(settings: Settings, member_id: int, window: int) -> str:
     """Requests of a member in one rate-limit window (one second)."""
     return f"{settings.app_id}:rate:{member_id}:{window}"

@@ -100,3 +100,26 @@ async def test_a_thousand_concurrent_requests_with_one_key_make_one_order(
     assert [row["order_id"] for row in rows] == list(named)
     (product,) = [p for p in worker_stock(shop.worker.web_port) if p["product_id"] == shop.plenty]
     assert (product["remaining"], product["held"]) == (10_000 - 1, 1), product
+
+
+async def test_one_key_reused_for_two_products_still_makes_one_order(
+    settings_factory: Callable[..., Settings], worker_factory: Workers, api_factory: Apis
+) -> None:
+    shop = await open_shop(settings_factory(rate_limit=0), worker_factory, api_factory)
+    member = shop.members[0]
+    headers = {**member.headers, "Idempotency-Key": "one-key-two-products", "Prefer": "wait=5"}
+
+    async def one(http: aiohttp.ClientSession, number: int) -> tuple[int, Any]:
+        body = {"product_id": (shop.plenty, shop.scarce)[number % 2], "qty": 1}
+        async with http.post(f"{shop.base}/orders", json=body, headers=headers) as resp:
+            return resp.status, await resp.json()
+
+    async with aiohttp.ClientSession() as http:
+        answers = await asyncio.gather(*(one(http, n) for n in range(200)))
+    assert {status for status, _ in answers} <= {201, 202, 409}, answers
+    named = {body["order_id"] for _, body in answers}
+    assert len(named) == 1, named
+    await audit_clean(shop, acknowledged=named)
+    commands = await _commands_of(shop.settings, member.member_id)
+    assert {c["order_id"] for c in commands} == named
+    assert len({c["product_id"] for c in commands}) == 1, commands

@@ -15,13 +15,23 @@ from api.checkout import setup_checkout_routes
 from api.errors import error_middleware
 from api.health import setup_health_routes
 from api.kafka import CommandProducer
-from api.keys import DATABASE, LISTENER, METRICS, PRODUCER, REDIS, REGISTRY, SETTINGS
+from api.keys import (
+    DATABASE,
+    LISTENER,
+    METRICS,
+    PRODUCER,
+    RECENT_PRODUCTS,
+    REDIS,
+    REGISTRY,
+    SETTINGS,
+)
 from api.members import setup_member_routes
 from api.metrics import ApiMetrics
 from api.openapi import setup_openapi_routes
 from api.orders import setup_order_routes
 from api.outcomes import OutcomeListener
 from api.products import setup_product_routes
+from api.recent_products import RecentProducts
 from storage.migrations import apply_migrations
 from storage.mysql import Database
 from storage.redis import create_redis
@@ -55,6 +65,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     app[SETTINGS] = settings
     app[REGISTRY] = registry if registry is not None else CollectorRegistry()
     app[METRICS] = ApiMetrics(app[REGISTRY])
+    app[RECENT_PRODUCTS] = RecentProducts()
     app.cleanup_ctx.append(_clients)
     app.cleanup_ctx.append(_schema)
     setup_health_routes(app)

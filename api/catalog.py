@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from api.keys import DATABASE, REDIS, SETTINGS
+from api.keys import DATABASE, RECENT_PRODUCTS, REDIS, SETTINGS
 from api.times import datetime_rfc3339
 from storage import products as product_sql
 from streams.keys import catalog_key, product_key, stock_key
@@ -90,9 +90,13 @@ async def product_to_order(app: web.Application, product_id: int) -> tuple[Field
 async def _product_and_stock(
     app: web.Application, product_id: int
 ) -> tuple[Fields, dict[str, str] | None] | None:
-    """Catalog fields and the stock projection's hash, in one Redis round trip."""
+    """Catalog fields and the stock projection's hash: read in the last 100 ms, or in one
+    Redis round trip (see api/recent_products.py)."""
     if not 1 <= product_id <= MAX_PRODUCT_ID:
         return None
+    recent = app[RECENT_PRODUCTS].get(product_id)
+    if recent is not None:
+        return recent
     settings = app[SETTINGS]
     cached = await _cached(
         app, [product_key(settings, product_id)], [stock_key(settings, product_id)]
@@ -107,6 +111,7 @@ async def _product_and_stock(
             await _cache_set(
                 app, product_key(settings, product_id), fields, PRODUCT_TTL_SECONDS, nx=True
             )
+    app[RECENT_PRODUCTS].remember(product_id, (fields, projection))
     return fields, projection
 
 
@@ -129,6 +134,7 @@ async def publish_changed(app: web.Application, row: dict[str, Any]) -> Fields:
     """After an admin write: overwrite the product's entry, drop the list; its fields."""
     fields = catalog_fields(row)
     settings = app[SETTINGS]
+    app[RECENT_PRODUCTS].forget(fields["product_id"])
     await _cache_set(
         app, product_key(settings, fields["product_id"]), fields, PRODUCT_TTL_SECONDS, nx=False
     )

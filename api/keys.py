@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from api.kafka import CommandProducer
 from api.metrics import ApiMetrics
 from api.outcomes import OutcomeListener
+from api.recent_products import RecentProducts
 from api.token_versions import TokenVersions
 from storage.mysql import Database
 from streams.settings import Settings
@@ -22,3 +23,4 @@ LISTENER = web.AppKey("listener", OutcomeListener)
 METRICS = web.AppKey("metrics", ApiMetrics)
 SIGNING_SECRET = web.AppKey("signing_secret", str)
 TOKEN_VERSIONS = web.AppKey("token_versions", TokenVersions)
+RECENT_PRODUCTS = web.AppKey("recent_products", RecentProducts)

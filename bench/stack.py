@@ -100,13 +100,33 @@ class BenchStack:
         return proc
 
     async def start(self) -> None:
-        """Every worker, then the API (once it answers /readyz)."""
+        """Every worker, until all of them hold partitions, then the API (once ready)."""
         for number in range(1, self.settings.workers + 1):
             await self.start_worker(number)
+        # A scenario measures a settled group: a worker that joins after the load has
+        # begun rebalances the group in the middle of it.
+        await self.wait_group_settled(self.settings.workers)
         argv = [str(VENV_BIN / "flashsale-api")]
         log = self.run_dir / "api.log"
         self.api = ManagedProcess("api", argv, self.settings.to_env(), log).start()
         await asyncio.to_thread(wait_http_ok, f"{self.base_url}/readyz", self.api)
+
+    async def wait_group_settled(self, members: int, within: float = 90.0) -> None:
+        """Until the workers' consumer group is Stable with ``members`` members."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + within
+            while True:
+                (response,) = await admin.describe_consumer_groups([self.settings.app_id])
+                group = response.to_object()["groups"][0]
+                if group["state"] == "Stable" and len(group["members"]) == members:
+                    return
+                if asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeError(f"consumer group not settled: {group['state']}")
+                await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
 
     def pids(self) -> dict[str, int]:
         procs = [*self.workers, *([self.api] if self.api else [])]

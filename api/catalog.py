@@ -69,8 +69,8 @@ async def _cached(
 
 
 async def get_product(app: web.Application, product_id: int) -> Fields | None:
-    """The contract's Product, or None if there is no such product."""
-    found = await _product_and_stock(app, product_id)
+    """The contract's Product, or None if there is no such product (always a fresh read)."""
+    found = await _product_and_stock(app, product_id, reuse_recent=False)
     return None if found is None else with_stock(*found)
 
 
@@ -78,8 +78,9 @@ async def product_to_order(app: web.Application, product_id: int) -> tuple[Field
     """The product, and whether the stock agent has published it sold out; None if unknown.
 
     Unlike ``sold_out`` in the Product, a product whose stock was never published
-    does not count as sold out: the stock agent decides its orders."""
-    found = await _product_and_stock(app, product_id)
+    does not count as sold out: the stock agent decides its orders. A read of the last
+    100 ms is reused (api/recent_products.py): a storm of orders shares it."""
+    found = await _product_and_stock(app, product_id, reuse_recent=True)
     if found is None:
         return None
     fields, projection = found
@@ -88,13 +89,13 @@ async def product_to_order(app: web.Application, product_id: int) -> tuple[Field
 
 
 async def _product_and_stock(
-    app: web.Application, product_id: int
+    app: web.Application, product_id: int, reuse_recent: bool
 ) -> tuple[Fields, dict[str, str] | None] | None:
-    """Catalog fields and the stock projection's hash: read in the last 100 ms, or in one
-    Redis round trip (see api/recent_products.py)."""
+    """Catalog fields and the stock projection's hash, in one Redis round trip, or, with
+    ``reuse_recent``, as read in the last 100 ms."""
     if not 1 <= product_id <= MAX_PRODUCT_ID:
         return None
-    recent = app[RECENT_PRODUCTS].get(product_id)
+    recent = app[RECENT_PRODUCTS].get(product_id) if reuse_recent else None
     if recent is not None:
         return recent
     settings = app[SETTINGS]
@@ -127,6 +128,9 @@ async def list_products(app: web.Application) -> list[Fields]:
     keys = [stock_key(settings, fields["product_id"]) for fields in listing]
     stock = await _cached(app, [], keys) if keys else None
     projections: list[dict[str, str] | None] = list(stock[1]) if stock else [None] * len(keys)
+    for fields, projection in zip(listing, projections, strict=True):
+        # A buyer who saw units come back here must not be refused by an older read.
+        app[RECENT_PRODUCTS].remember(fields["product_id"], (fields, projection))
     return [with_stock(f, p) for f, p in zip(listing, projections, strict=True)]
 
 

@@ -3,9 +3,11 @@
 In a storm every order request reads its product: the catalog fields and the stock
 agent's projection (``remaining``, which drives the sold-out fast path). Thousands
 of requests a second for one product then share one Redis round trip every
-100 ms instead of making one each. The cost is staleness: ``remaining``, and so
-the fast path and ``GET /products/{id}``, may lag the projection by up to 100 ms
-more (the projection itself lags decisions by up to 25 ms). Either way the stock
+100 ms instead of making one each. ``GET /products`` and ``GET /products/{id}``
+always read afresh and refresh the entries, so a buyer who saw units come back
+is not refused by an older read. The cost is staleness: the fast path may see
+``remaining`` up to 100 ms later than the projection has it (the projection
+itself lags decisions by up to 25 ms). Either way the stock
 agent decides: a stale "units left" lets an order through to be rejected there,
 a stale "sold out" refuses an order only if the product was sold out 125 ms ago.
 Admin writes on this instance forget their product at once. Unknown products are

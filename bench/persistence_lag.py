@@ -7,35 +7,28 @@ final status) straight onto ``order-events``, as the stock agent would, and
 measures from the broker's ack of the last event until MySQL has every order in
 its final status. Prints one JSON line.
 
-    .venv/bin/python bench/persistence_lag.py --orders 10000   # 20,000 events
+    .venv/bin/python -m bench.persistence_lag --orders 10000   # 20,000 events
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import dataclasses
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.procs import ManagedProcess, free_port, wait_http_ok
+from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
 from ops.worker_command import worker_argv
-from storage.migrations import apply_migrations
 from storage.mysql import MySQLConfig, connect
-from storage.redis import create_redis
 from streams.admin import ensure_topics
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, product_key
@@ -48,7 +41,6 @@ EVENT_OF = {
     "PAYMENT_FAILED": "OrderPaymentFailed",
     "EXPIRED": "OrderExpired",
 }
-VENV_BIN = Path(sys.executable).parent
 
 
 def _events(orders: int, products: int, seed: int) -> list[dict[str, Any]]:
@@ -74,49 +66,22 @@ def _events(orders: int, products: int, seed: int) -> list[dict[str, Any]]:
     return events
 
 
-def _fresh_settings(data_dir: str) -> Settings:
-    tag = uuid.uuid4().hex[:8]
-    base = Settings.from_env()
-    url = f"{base.mysql_url.rsplit('/', 1)[0]}/flashsale_lag{tag}"
-    return dataclasses.replace(base, app_id=f"benchlag{tag}", mysql_url=url, data_dir=data_dir)
-
-
-def _sql(settings: Settings, statement: str, database: bool = True) -> list[dict[str, Any]]:
-    config = MySQLConfig.from_url(settings.mysql_url)
-    conn = connect(config if database else config.with_database(""))
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-            rows = list(cur.fetchall())
-        conn.commit()
-        return rows
-    finally:
-        conn.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_worker(settings: Settings, data_dir: str, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def _start_worker(settings: Settings, data_dir: Path) -> ManagedProcess:
     port = free_port()
-    argv = worker_argv(Path(data_dir) / "worker", port, log_level="warn")
-    env = {**os.environ, **settings.to_env()}
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(OSError):
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
-            return proc
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the worker did not start")
+    argv = worker_argv(data_dir / "worker", port, log_level="warn")
+    worker = ManagedProcess("worker", argv, settings.to_env(), data_dir / "worker.log", port)
+    wait_http_ok(f"http://127.0.0.1:{port}/", worker.start(), timeout=60)
+    return worker
 
 
 def _final_rows(settings: Settings) -> int:
-    return int(_sql(settings, "SELECT COUNT(*) AS n FROM orders WHERE status_rank = 2")[0]["n"])
+    conn = connect(MySQLConfig.from_url(settings.mysql_url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) AS n FROM orders WHERE status_rank = 2")
+            return int(cur.fetchall()[0]["n"])
+    finally:
+        conn.close()
 
 
 async def _produce(settings: Settings, events: list[dict[str, Any]]) -> float:
@@ -168,54 +133,28 @@ async def _measure(settings: Settings, orders: int, products: int) -> dict[str, 
     }
 
 
-async def _clean_up(settings: Settings) -> None:
-    _sql(
-        settings,
-        f"DROP DATABASE IF EXISTS `{MySQLConfig.from_url(settings.mysql_url).database}`",
-        database=False,
-    )
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        # Exactly this run's topics: its own, and the worker's internal ones.
-        prefixes = (f"{settings.app_id}.", f"{settings.app_id}-")
-        ours = [t for t in await admin.list_topics() if t.startswith(prefixes)]
-        if ours:
-            await admin.delete_topics(ours)
-    finally:
-        await admin.close()
-    redis = create_redis(settings.redis_url)
-    keys = [k async for k in redis.scan_iter(match=f"{settings.app_id}:*")]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=10_000, help="orders (2 events each)")
     parser.add_argument("--products", type=int, default=50)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="persistence-lag-") as data_dir:
-        settings = _fresh_settings(data_dir)
-        database = MySQLConfig.from_url(settings.mysql_url).database
-        log_path = Path(data_dir, "worker.log")
+    with tempfile.TemporaryDirectory(prefix="persistence-lag-") as tmp:
+        data_dir = Path(tmp)
+        settings = fresh_settings(Settings.from_env(), data_dir)
+        worker: ManagedProcess | None = None
         try:
-            _sql(settings, f"CREATE DATABASE `{database}`", database=False)
-            apply_migrations(settings.mysql_url)
+            create_database(settings)
             asyncio.run(ensure_topics(settings))
-            with log_path.open("ab") as log:
-                worker = _start_worker(settings, data_dir, log)
-                try:
-                    print(json.dumps(asyncio.run(_measure(settings, args.orders, args.products))))
-                finally:
-                    worker.terminate()
-                    worker.wait(60)
+            worker = _start_worker(settings, data_dir)
+            print(json.dumps(asyncio.run(_measure(settings, args.orders, args.products))))
         except Exception:
-            print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
+            print((data_dir / "worker.log").read_text(errors="replace")[-4000:], file=sys.stderr)
             raise
         finally:
-            asyncio.run(_clean_up(settings))
+            if worker is not None:
+                worker.stop(60)
+            drop_database(settings)
+            asyncio.run(drop_topics_and_keys(settings))
     return 0
 
 

@@ -9,42 +9,34 @@ Redis keys and its database, never anything else.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import secrets
 import shutil
-import uuid
 from pathlib import Path
 
-import redis
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.procs import VENV_BIN, ManagedProcess, free_port, wait_http_ok
+from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
 from bench.shapes import Shape
 from ops.worker_command import worker_argv
-from storage.migrations import apply_migrations
-from storage.mysql import MySQLConfig, connect
 from streams.admin import ensure_topics
 from streams.settings import Settings
 
 
 def run_settings(base: Settings, shape: Shape, run_dir: Path, **changes: object) -> Settings:
     """``base`` with a fresh app id and database, and the scenario's settings."""
-    tag = uuid.uuid4().hex[:10]
-    database = f"{MySQLConfig.from_url(base.mysql_url).database}_bench{tag}"
-    fields: dict[str, object] = {
-        "app_id": f"bench{tag}",
-        "mysql_url": f"{base.mysql_url.rsplit('/', 1)[0]}/{database}",
-        "data_dir": str(run_dir),
-        "api_port": free_port(),
-        "jwt_secret": base.jwt_secret or secrets.token_hex(32),
-        "admin_email": base.admin_email or "admin@example.com",
-        "admin_password": base.admin_password or "admin-password",
-        "payment_failure_rate": shape.payment_failure_rate,
-        "hold_seconds": shape.hold_seconds,
-        "rate_limit": shape.rate_limit,
+    return fresh_settings(
+        base,
+        run_dir,
+        api_port=free_port(),
+        jwt_secret=base.jwt_secret or secrets.token_hex(32),
+        admin_email=base.admin_email or "admin@example.com",
+        admin_password=base.admin_password or "admin-password",
+        payment_failure_rate=shape.payment_failure_rate,
+        hold_seconds=shape.hold_seconds,
+        rate_limit=shape.rate_limit,
         **changes,
-    }
-    return dataclasses.replace(base, **fields)  # type: ignore[arg-type]
+    )
 
 
 class BenchStack:
@@ -66,15 +58,8 @@ class BenchStack:
 
     async def create(self) -> None:
         """The run's database (migrated) and topics."""
-        config = MySQLConfig.from_url(self.settings.mysql_url)
-        conn = connect(config.with_database(""))
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"CREATE DATABASE `{config.database}` CHARACTER SET utf8mb4")
-        finally:
-            conn.close()
+        await asyncio.to_thread(create_database, self.settings)
         self.created_database = True
-        await asyncio.to_thread(apply_migrations, self.settings.mysql_url)
         await ensure_topics(self.settings)
 
     def worker_data(self, number: int) -> Path:
@@ -142,39 +127,6 @@ class BenchStack:
             return
         for number in range(1, len(self.workers) + 1):
             self.wipe_worker_data(number)
-        await asyncio.to_thread(self._drop_redis_keys)
-        await self._delete_topics()
+        await drop_topics_and_keys(self.settings)
         if self.created_database:
-            await asyncio.to_thread(self._drop_database)
-
-    def _drop_database(self) -> None:
-        config = MySQLConfig.from_url(self.settings.mysql_url)
-        conn = connect(config.with_database(""))
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{config.database}`")
-        finally:
-            conn.close()
-
-    def _drop_redis_keys(self) -> None:
-        client = redis.Redis.from_url(self.settings.redis_url)
-        try:
-            keys = list(client.scan_iter(match=f"{self.settings.app_id}:*", count=1000))
-            for start in range(0, len(keys), 1000):
-                client.delete(*keys[start : start + 1000])
-        finally:
-            client.close()
-
-    async def _delete_topics(self) -> None:
-        """This run's topics: ``<app id>.*`` and Faust's own ``<app id>-*``."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
-        await admin.start()
-        try:
-            app_id = self.settings.app_id
-            ours = [
-                t for t in await admin.list_topics() if t.startswith((f"{app_id}.", f"{app_id}-"))
-            ]
-            if ours:
-                await admin.delete_topics(ours)
-        finally:
-            await admin.close()
+            await asyncio.to_thread(drop_database, self.settings)

@@ -15,18 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import random
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
-
-from storage.migrations import apply_migrations
-from storage.mysql import MySQLConfig, connect
-from storage.redis import create_redis
+from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
 from streams.admin import ensure_topics
 from streams.settings import Settings
 from tests.support.processes import ManagedProcess, wait_http_ok, worker_process
@@ -42,47 +36,6 @@ def commands(orders: int, products: int, seed: int = 7) -> list[dict[str, object
         reserve(1 + i % products, 1 + rng.randrange(orders // 2), now) for i in range(orders)
     ]
     return [*listings, *reserves]
-
-
-def fresh(base: Settings, data_dir: Path) -> Settings:
-    tag = uuid.uuid4().hex[:8]
-    database = f"{MySQLConfig.from_url(base.mysql_url).database}_bench{tag}"
-    url = f"{base.mysql_url.rsplit('/', 1)[0]}/{database}"
-    return dataclasses.replace(base, app_id=f"bench{tag}", mysql_url=url, data_dir=str(data_dir))
-
-
-def create_database(settings: Settings) -> None:
-    config = MySQLConfig.from_url(settings.mysql_url)
-    conn = connect(config.with_database(""))
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{config.database}` CHARACTER SET utf8mb4")
-    conn.close()
-    apply_migrations(settings.mysql_url)
-
-
-def drop_database(settings: Settings) -> None:
-    config = MySQLConfig.from_url(settings.mysql_url)
-    conn = connect(config.with_database(""))
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{config.database}`")
-    conn.close()
-
-
-async def drop_topics_and_keys(settings: Settings) -> None:
-    """This run's topics and Redis keys only: every name starts with its fresh app id."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        ours = [t for t in await admin.list_topics() if t.startswith(settings.app_id)]
-        if ours:
-            await admin.delete_topics(ours)
-    finally:
-        await admin.close()
-    redis = create_redis(settings.redis_url)
-    keys = [key async for key in redis.scan_iter(match=f"{settings.app_id}:*")]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
 
 
 async def measure(settings: Settings, orders: int, products: int, workdir: Path) -> None:
@@ -116,7 +69,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=8)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="stock-bench-") as tmp:
-        settings = fresh(Settings.from_env(), Path(tmp))
+        settings = fresh_settings(Settings.from_env(), Path(tmp))
         create_database(settings)
         try:
             asyncio.run(measure(settings, args.orders, args.products, Path(tmp)))

@@ -128,10 +128,12 @@ async def list_products(app: web.Application) -> list[Fields]:
     keys = [stock_key(settings, fields["product_id"]) for fields in listing]
     stock = await _cached(app, [], keys) if keys else None
     projections: list[dict[str, str] | None] = list(stock[1]) if stock else [None] * len(keys)
+    products = []
     for fields, projection in zip(listing, projections, strict=True):
         # A buyer who saw units come back here must not be refused by an older read.
         app[RECENT_PRODUCTS].remember(fields["product_id"], (fields, projection))
-    return [with_stock(f, p) for f, p in zip(listing, projections, strict=True)]
+        products.append(with_stock(fields, projection))
+    return products
 
 
 async def publish_changed(app: web.Application, row: dict[str, Any]) -> Fields:

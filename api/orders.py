@@ -75,7 +75,8 @@ async def create_order(request: web.Request) -> web.Response:
     if "Idempotency-Key" in request.headers and await claimed_for_another_product(
         app, order_id, product_id
     ):
-        return await _existing_order(request, order_id)
+        # The key's order exists for another product; a decided one was answered above.
+        return _pending(order_id)
     command = ReserveOrder(
         product_id=product_id,
         order_id=order_id,
@@ -88,11 +89,7 @@ async def create_order(request: web.Request) -> web.Response:
     return await _submit(request, command, wait)
 
 
-async def _existing_order(request: web.Request, order_id: str) -> web.Response:
-    """The answer for an order that already exists: its decision, or 202 while pending."""
-    known = await projected_order(request, order_id)
-    if known is not None and known["status"] != PENDING:
-        return decision_response(known)
+def _pending(order_id: str) -> web.Response:
     return web.json_response({"order_id": order_id, "status": PENDING}, status=202)
 
 
@@ -106,7 +103,7 @@ async def _submit(request: web.Request, command: ReserveOrder, wait: float | Non
     if event is not None:  # send_command has projected the decision itself
         return decision_response(event, preference_applied=f"wait={wait:g}")
     await _project_pending(request, command)
-    return web.json_response({"order_id": command.order_id, "status": PENDING}, status=202)
+    return _pending(command.order_id)
 
 
 async def _project_pending(request: web.Request, command: ReserveOrder) -> None:

@@ -49,6 +49,10 @@ return 1
 """
 
 
+def _keys(settings: Settings, order: Mapping[str, Any]) -> list[str]:
+    return [order_key(settings, order["order_id"]), holds_key(settings)]
+
+
 def _args(order: Mapping[str, Any]) -> list[str]:
     hold = f"{order['product_id']}:{order['order_id']}"
     args = [str(STATUS_RANK[order["status"]]), str(ORDER_TTL_SECONDS), hold]
@@ -66,14 +70,11 @@ async def write_orders(
     batch = list(orders)
     if len(batch) == 1:
         # EVALSHA alone; a pipeline would first ask whether the script is loaded.
-        order = batch[0]
-        keys = [order_key(settings, order["order_id"]), holds_key(settings)]
-        await script(keys=keys, args=_args(order))
+        await script(keys=_keys(settings, batch[0]), args=_args(batch[0]))
         return
     async with redis.pipeline(transaction=False) as pipe:
         for order in batch:
-            keys = [order_key(settings, order["order_id"]), holds_key(settings)]
-            await script(keys=keys, args=_args(order), client=pipe)
+            await script(keys=_keys(settings, order), args=_args(order), client=pipe)
         await pipe.execute()
 
 

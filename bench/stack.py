@@ -25,18 +25,17 @@ from streams.settings import Settings
 
 def run_settings(base: Settings, shape: Shape, run_dir: Path, **changes: object) -> Settings:
     """``base`` with a fresh app id and database, and the scenario's settings."""
-    return fresh_settings(
-        base,
-        run_dir,
-        api_port=free_port(),
-        jwt_secret=base.jwt_secret or secrets.token_hex(32),
-        admin_email=base.admin_email or "admin@example.com",
-        admin_password=base.admin_password or "admin-password",
-        payment_failure_rate=shape.payment_failure_rate,
-        hold_seconds=shape.hold_seconds,
-        rate_limit=shape.rate_limit,
-        **changes,
-    )
+    scenario: dict[str, object] = {
+        "api_port": free_port(),
+        "jwt_secret": base.jwt_secret or secrets.token_hex(32),
+        "admin_email": base.admin_email or "admin@example.com",
+        "admin_password": base.admin_password or "admin-password",
+        "payment_failure_rate": shape.payment_failure_rate,
+        "hold_seconds": shape.hold_seconds,
+        "rate_limit": shape.rate_limit,
+    }
+    # A scenario's own changes (e.g. recovery's hold time) win over its shape's.
+    return fresh_settings(base, run_dir, **{**scenario, **changes})
 
 
 class BenchStack:

@@ -1,23 +1,24 @@
 """Charge and refund orders through the payment gateway (the saga's payment step).
 
-Consumes ``order-events``; acts on ``PaymentRequested`` and ``RefundRequested``
-only. For each it calls the simulated gateway, then sends a PaymentEvent to
-``payment-events`` (key order id) and a SettlePayment command to
-``stock-commands`` (key product id), whose single writer moves the order on.
+``charge_payments`` takes a batch of ``order-events`` (from agents/follow_order_events.py)
+and acts on ``PaymentRequested`` and ``RefundRequested`` only. For each it calls
+the simulated gateway, then sends a PaymentEvent to ``payment-events`` (key order
+id) and a SettlePayment command to ``stock-commands`` (key product id), whose
+single writer moves the order on.
 
 Gateway latency must not stall other orders: a batch's orders are paid
 concurrently, while each order's own requests run one after another (a refund
-must follow its charge). The agent itself runs one batch at a time and acks a
-batch's events only after its answers are sent, so offsets are committed only
-past work done; a crash replays the batch, and the gateway's ledger answers the
-replay as it answered the first call (no double charge).
+must follow its charge). The batch's events are acked only after its answers are
+with the producer, so offsets are committed only past work done; a crash replays
+the batch, and the gateway's ledger answers the replay as it answered the first
+call (no double charge).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from agents.clients import gateway_database
@@ -29,11 +30,8 @@ from agents.payment_requests import (
     settle_command,
 )
 from storage.payment_gateway import GatewayResult, PaymentGateway
-from streams.app import app, order_events, payment_events, settings, stock_commands
+from streams.app import payment_events, settings, stock_commands
 from streams.topics import product_key
-
-BATCH_SIZE = 500
-BATCH_WITHIN_SECONDS = 0.05
 
 Settled = list[tuple[PaymentRequest, GatewayResult]]
 
@@ -60,13 +58,8 @@ async def _publish(settled: Sequence[Settled]) -> None:
             )
 
 
-@app.agent(order_events, concurrency=1)
-async def charge_payments(stream: Any) -> None:
-    async for events in stream.noack_take(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
-        requests = (payment_request(event.value) for event in events)
-        groups = by_order(r for r in requests if r is not None)
-        if groups:
-            await _publish(await asyncio.gather(*(_settle_order(g) for g in groups)))
-        # Only now: the answers are in the producer, which is flushed before any commit.
-        for event in events:
-            await stream.ack(event)
+async def charge_payments(events: Iterable[Mapping[str, Any]]) -> None:
+    """Pay what the batch asks for; return once every answer is with the producer."""
+    groups = by_order(r for event in events if (r := payment_request(event)) is not None)
+    if groups:
+        await _publish(await asyncio.gather(*(_settle_order(g) for g in groups)))

@@ -10,7 +10,7 @@ agent catches up.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from agents.clients import persistence_database
@@ -24,12 +24,19 @@ ToRow = Callable[[Mapping[str, Any]], Any | None]
 Write = Callable[..., Any]
 
 
+async def write_rows(
+    values: Iterable[Mapping[str, Any]], to_row: ToRow, write: Write, what: str
+) -> None:
+    """Write ``to_row`` of every value with ``write(cursor, rows=...)``, until done."""
+    rows = [row for value in values if (row := to_row(value)) is not None]
+    if rows:
+        work: Callable[[Cursor], Any] = functools.partial(write, rows=rows)
+        await run_until_done(persistence_database(), work, what)
+
+
 async def persist_batches(stream: Any, to_row: ToRow, write: Write, what: str) -> None:
-    """Write ``to_row`` of every event with ``write(cursor, rows=...)``; ack after."""
+    """Write ``to_row`` of every event of the stream in batches; ack each batch after."""
     async for events in stream.noack_take(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
-        rows = [row for event in events if (row := to_row(event.value)) is not None]
-        if rows:
-            work: Callable[[Cursor], Any] = functools.partial(write, rows=rows)
-            await run_until_done(persistence_database(), work, what)
+        await write_rows([event.value for event in events], to_row, write, what)
         for event in events:
             await stream.ack(event)

@@ -1,28 +1,26 @@
-"""Keep the Redis order status projection current: every order event, batched.
+"""Keep the Redis order status projection current: every order event, a batch at a time.
 
 Not a table writer: it only writes Redis, through a script that never moves an
 order backwards, so replayed or duplicated events are harmless. While Redis is
-down it waits and retries (offsets are not committed past unprojected events).
+down it waits and retries (the batch is not acked, so no offset is committed
+past unprojected events).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import faust
 from redis.exceptions import RedisError
 
 from agents.clients import redis_client
 from storage import order_projection
-from streams.app import app, order_events, settings
+from streams.app import settings
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
-BATCH_WITHIN_SECONDS = 0.01
 MAX_BACKOFF_SECONDS = 5.0
 
 
@@ -45,9 +43,8 @@ async def _write_until_done(orders: list[dict[str, Any]]) -> None:
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
 
-@app.agent(order_events, concurrency=1)
-async def project_order_status(stream: faust.StreamT[Any]) -> None:
-    async for batch in stream.take(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
-        orders = [order for event in batch if (order := projected(event)) is not None]
-        if orders:
-            await _write_until_done(orders)
+async def project_order_status(events: Iterable[Mapping[str, Any]]) -> None:
+    """Return once the batch's orders are in Redis (retrying while Redis is down)."""
+    orders = [order for event in events if (order := projected(event)) is not None]
+    if orders:
+        await _write_until_done(orders)

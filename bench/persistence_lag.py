@@ -69,8 +69,10 @@ def _events(orders: int, products: int, seed: int) -> list[dict[str, Any]]:
 def _start_worker(settings: Settings, data_dir: Path) -> ManagedProcess:
     port = free_port()
     argv = worker_argv(data_dir / "worker", port, log_level="warn")
-    worker = ManagedProcess("worker", argv, settings.to_env(), data_dir / "worker.log", port)
-    wait_http_ok(f"http://127.0.0.1:{port}/", worker.start(), timeout=60)
+    # The saga role: it persists order events; no stock worker is needed.
+    env = {**settings.to_env(), "FLASHSALE_WORKER_ROLE": "saga"}
+    worker = ManagedProcess("worker", argv, env, data_dir / "worker.log", port)
+    wait_http_ok(f"http://127.0.0.1:{port}/ready/", worker.start(), timeout=60)
     return worker
 
 

@@ -22,6 +22,9 @@ from ops.worker_command import worker_argv
 from streams.admin import ensure_topics
 from streams.settings import Settings
 
+# The saga worker's key among the workers' ports (stock workers are 1, 2, ...).
+SAGA_NUMBER = 0
+
 
 def run_settings(base: Settings, shape: Shape, run_dir: Path, **changes: object) -> Settings:
     """``base`` with a fresh app id and database, and the scenario's settings."""
@@ -49,6 +52,7 @@ class BenchStack:
         # static group member gets its partitions back at once after a crash.
         self.worker_ports: dict[int, int] = {}
         self.api: ManagedProcess | None = None
+        self.saga: ManagedProcess | None = None
         self.created_database = False
 
     @property
@@ -65,26 +69,39 @@ class BenchStack:
         return self.run_dir / f"worker-{number}.data"
 
     def worker(self, number: int) -> ManagedProcess:
+        return self._faust_process(f"worker-{number}", "stock", number)
+
+    def _faust_process(self, name: str, role: str, number: int) -> ManagedProcess:
         # Each worker its own table store: two RocksDB instances cannot share a folder.
-        datadir = self.worker_data(number)
+        datadir = self.run_dir / f"{name}.data"
         datadir.mkdir(parents=True, exist_ok=True)
         env = {**self.settings.to_env(), "FLASHSALE_DATA_DIR": str(datadir)}
-        env["FLASHSALE_WORKER_ID"] = f"worker-{number}"
+        env.update(FLASHSALE_WORKER_ID=name, FLASHSALE_WORKER_ROLE=role)
         port = self.worker_ports.setdefault(number, free_port())
-        log = self.run_dir / f"worker-{number}.log"
-        return ManagedProcess(f"worker-{number}", worker_argv(datadir, port), env, log, port)
+        log = self.run_dir / f"{name}.log"
+        return ManagedProcess(name, worker_argv(datadir, port), env, log, port)
 
-    async def start_worker(self, number: int) -> ManagedProcess:
+    async def start_worker(self, number: int, wait: bool = True) -> ManagedProcess:
+        """Stock worker ``number``; ``wait``: until it says it decides (``/ready/``)."""
         proc = self.worker(number).start()
         if number <= len(self.workers):
             self.workers[number - 1] = proc
         else:
             self.workers.append(proc)
-        await asyncio.to_thread(wait_http_ok, f"http://127.0.0.1:{proc.port}/", proc)
+        if wait:
+            await asyncio.to_thread(wait_http_ok, f"http://127.0.0.1:{proc.port}/ready/", proc)
         return proc
+
+    async def start_saga(self) -> ManagedProcess:
+        """The saga worker (payments, rows, order status, expiries), once ready."""
+        self.saga = self._faust_process("saga-1", "saga", SAGA_NUMBER).start()
+        url = f"http://127.0.0.1:{self.saga.port}/ready/"
+        await asyncio.to_thread(wait_http_ok, url, self.saga)
+        return self.saga
 
     async def start(self) -> None:
         """Every worker, until all of them hold partitions, then the API (once ready)."""
+        await self.start_saga()
         for number in range(1, self.settings.workers + 1):
             await self.start_worker(number)
         # A scenario measures a settled group: a worker that joins after the load has
@@ -113,14 +130,22 @@ class BenchStack:
             await admin.close()
 
     def pids(self) -> dict[str, int]:
-        procs = [*self.workers, *([self.api] if self.api else [])]
+        procs = [
+            *self.workers,
+            *([self.saga] if self.saga else []),
+            *([self.api] if self.api else []),
+        ]
         return {proc.name: proc.pid for proc in procs if proc.alive}
 
     def wipe_worker_data(self, number: int) -> None:
         shutil.rmtree(self.worker_data(number), ignore_errors=True)
 
     async def close(self, keep: bool) -> None:
-        for proc in [*([self.api] if self.api else []), *self.workers]:
+        for proc in [
+            *([self.api] if self.api else []),
+            *self.workers,
+            *([self.saga] if self.saga else []),
+        ]:
             await asyncio.to_thread(proc.stop)
         if keep:
             return

@@ -45,8 +45,13 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 async def pipeline_of(settings: Settings) -> AsyncIterator[Pipeline]:
     commands = TopicLog(settings.kafka_bootstrap, STOCK_COMMANDS.name(settings))
     events = TopicLog(settings.kafka_bootstrap, ORDER_EVENTS.name(settings))
-    topics = [spec.name(settings) for spec in (STOCK_COMMANDS, ORDER_EVENTS, PAYMENT_EVENTS)]
-    lag = GroupLag(settings.kafka_bootstrap, settings.app_id, topics)
+    # Each topic is read by one role's consumer group (streams/app.py).
+    groups = {
+        STOCK_COMMANDS.name(settings): settings.consumer_group("stock"),
+        ORDER_EVENTS.name(settings): settings.consumer_group("saga"),
+        PAYMENT_EVENTS.name(settings): settings.consumer_group("saga"),
+    }
+    lag = GroupLag(settings.kafka_bootstrap, groups)
     started: list[Any] = []
     try:
         for part in (commands, events, lag):

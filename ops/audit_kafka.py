@@ -6,7 +6,7 @@ nothing. ``CommandFacts`` keeps from ``stock-commands`` the order id of every
 ``ReserveOrder`` (an order the API acknowledged: it answers only after Kafka has
 the command) and where each restock sits; ``EventFacts`` keeps from
 ``order-events`` each order's first decision and the offsets at which stock came
-back (invariant 6). ``group_lag`` is how far the app's consumer group is behind.
+back (invariant 6). ``GroupLag`` is how far each topic's consumer group is behind.
 """
 
 from __future__ import annotations
@@ -135,10 +135,11 @@ class EventFacts:
 
 
 class GroupLag:
-    """How many messages of each topic the consumer group has not committed yet."""
+    """How many messages of each topic its consumer group has not committed yet."""
 
-    def __init__(self, bootstrap: str, group: str, topics: list[str]) -> None:
-        self.group, self.topics = group, topics
+    def __init__(self, bootstrap: str, groups: dict[str, str]) -> None:
+        self.groups = groups  # the group that reads each topic
+        self.topics = list(groups)
         self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
         self.partitions: list[TopicPartition] = []
@@ -157,7 +158,12 @@ class GroupLag:
 
     async def measure(self) -> dict[str, int]:
         ends = await self.consumer.end_offsets(self.partitions)
-        committed = await self.admin.list_consumer_group_offsets(self.group)
+        committed = {}
+        for group in sorted(set(self.groups.values())):
+            offsets = await self.admin.list_consumer_group_offsets(group)
+            committed.update(
+                {tp: o for tp, o in offsets.items() if self.groups.get(tp.topic) == group}
+            )
         lag = dict.fromkeys(self.topics, 0)
         for tp, end in ends.items():
             done = committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0

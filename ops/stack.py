@@ -15,23 +15,34 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ops import processes, services
+from ops import processes, readiness, services
 from ops.processes import ProcessSpec
 from ops.worker_command import worker_argv
 from streams.settings import Settings, SettingsError
 
 VENV_BIN = Path(sys.executable).parent
 SERVERS = ("kafka", "mariadb", "redis")
+SAGA_NAME = "saga-1"
+READY_TIMEOUT_SECONDS = 120.0
 
 
 def worker_spec(settings: Settings, number: int) -> ProcessSpec:
-    datadir = processes.RUN_DIR / f"worker-{number}.data"
+    """Stock worker N: it decides for its share of the partitions."""
+    return _faust_spec(f"worker-{number}", "stock", settings.worker_web_port(number))
+
+
+def saga_spec(settings: Settings) -> ProcessSpec:
+    """The saga worker: payments, MySQL rows, Redis order status, expiry proposals."""
+    return _faust_spec(SAGA_NAME, "saga", settings.saga_web_port())
+
+
+def _faust_spec(name: str, role: str, port: int) -> ProcessSpec:
     return ProcessSpec(
-        name=f"worker-{number}",
-        argv=worker_argv(datadir, settings.worker_web_port(number)),
-        marker=f"worker-{number}.data",
-        env={"FLASHSALE_WORKER_ID": f"worker-{number}"},
-        port=settings.worker_web_port(number),
+        name=name,
+        argv=worker_argv(processes.RUN_DIR / f"{name}.data", port),
+        marker=f"{name}.data",
+        env={"FLASHSALE_WORKER_ID": name, "FLASHSALE_WORKER_ROLE": role},
+        port=port,
     )
 
 
@@ -46,7 +57,7 @@ def api_spec(settings: Settings) -> ProcessSpec:
 
 def app_specs(settings: Settings) -> list[ProcessSpec]:
     workers = [worker_spec(settings, n) for n in range(1, settings.workers + 1)]
-    return [*workers, api_spec(settings)]
+    return [*workers, saga_spec(settings), api_spec(settings)]
 
 
 def bring_up_services(settings: Settings) -> list[str]:
@@ -117,6 +128,7 @@ def up(settings: Settings, with_app: bool = True) -> list[str]:
     started = bring_up_services(settings)
     if with_app:
         started += bring_up_app(settings)
+        print(readiness.wait_until_ready(settings, READY_TIMEOUT_SECONDS))
     elapsed = time.monotonic() - began
     print(f"stack up in {elapsed:.1f}s (started: {', '.join(started) or 'nothing, all running'})")
     return started
@@ -124,7 +136,8 @@ def up(settings: Settings, with_app: bool = True) -> list[str]:
 
 def known_specs(settings: Settings) -> dict[str, ProcessSpec]:
     """Every process ``make up`` may have started, the app first, the servers last."""
-    specs = {s.name: s for s in app_specs(settings)}
+    # The API first: nothing is acknowledged once the workers begin to stop.
+    specs = {s.name: s for s in reversed(app_specs(settings))}
     # Workers of an earlier, larger FLASHSALE_WORKERS are still ours to stop.
     for stale in sorted(processes.RUN_DIR.glob("worker-*.pid")):
         number = stale.stem.removeprefix("worker-")
@@ -161,6 +174,7 @@ def run(settings: Settings) -> None:
     print(f"API:     http://127.0.0.1:{settings.api_port}/  (readyz, metrics, openapi.yaml)")
     for n in range(1, settings.workers + 1):
         print(f"worker-{n}: http://127.0.0.1:{settings.worker_web_port(n)}/")
+    print(f"{SAGA_NAME}:  http://127.0.0.1:{settings.saga_web_port()}/")
     print("logs in .run/*.log; Ctrl-C stops what this run started")
     stopping = False
 

@@ -2,6 +2,16 @@
 
 Agents and tables live in their own packages and are found by autodiscovery;
 this module only builds the app and its topics from the settings.
+
+A worker has one role (``FLASHSALE_WORKER_ROLE``), and each role is its own
+consumer group with its own agents, so deciding never waits behind the work that
+follows a decision, and a rebalance of one role leaves the other running:
+
+- ``stock`` (the default): ``reserve_stock`` and its table, the only writer of stock;
+- ``saga``: one agent per topic it reads (``follow_order_events``, ``persist_payments``)
+  and the expiry timer. One subscriber per topic matters: a message delivered to
+  several agents of one worker can be left half-acknowledged by a rebalance, which
+  then waits for it for ever (streams/faust_fixes.py has the other rebalance fixes).
 """
 
 from __future__ import annotations
@@ -10,19 +20,31 @@ from pathlib import Path
 
 import faust
 
-from streams.fetch_wait import shorten_fetch_wait
-from streams.flow_control import keep_queues_on_repeated_resume
+from streams import faust_fixes
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS
+
+# What each role's worker imports (and so runs); the modules of one role never
+# import those of the other.
+ROLE_MODULES = {
+    "stock": ["agents.reserve_stock", "agents.stock_inspection", "agents.readiness", "tables"],
+    "saga": [
+        "agents.follow_order_events",
+        "agents.persist_payments",
+        "agents.expire_holds",
+        "agents.saga_inspection",
+        "agents.readiness",
+    ],
+}
 
 
 def create_app(settings: Settings) -> faust.App:
     brokers = [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")]
     return faust.App(
-        settings.app_id,
+        settings.consumer_group(),
         broker=brokers,
         store="rocksdb://",
-        autodiscover=["agents", "tables"],
+        autodiscover=ROLE_MODULES[settings.worker_role],
         origin="streams",
         # One table store per worker: two RocksDB instances cannot share a folder
         # (this setting wins over `faust --datadir`).
@@ -41,13 +63,14 @@ def create_app(settings: Settings) -> faust.App:
             f"{settings.app_id}.{settings.worker_id}" if settings.worker_id else None
         ),
         web_host="127.0.0.1",
-        web_port=settings.worker_web_port(1),
+        web_port=settings.worker_web_port(1)
+        if settings.worker_role == "stock"
+        else settings.saga_web_port(),
     )
 
 
 settings = Settings.from_env()
-keep_queues_on_repeated_resume()
-shorten_fetch_wait()
+faust_fixes.apply()
 app = create_app(settings)
 
 stock_commands = app.topic(

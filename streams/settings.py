@@ -17,6 +17,8 @@ from typing import Any
 
 DEV_JWT_SECRET = "dev-only-secret-never-use-in-production-0123456789"
 MIN_JWT_SECRET_LENGTH = 32
+# The stock role decides; the saga role does everything that follows a decision.
+WORKER_ROLES = ("stock", "saga")
 
 
 class SettingsError(ValueError):
@@ -93,6 +95,14 @@ class Settings:
         default=".run",
         metadata=_meta("FLASHSALE_DATA_DIR", "where workers keep their local table stores"),
     )
+    worker_role: str = field(
+        default="stock",
+        metadata=_meta(
+            "FLASHSALE_WORKER_ROLE",
+            "what a Faust worker runs: stock (the decisions) or saga (payments, MySQL,"
+            " Redis order status, expiry proposals), each role its own consumer group",
+        ),
+    )
     worker_id: str = field(
         default="",
         metadata=_meta(
@@ -130,6 +140,11 @@ class Settings:
             raise SettingsError(f"FLASHSALE_ENV must be dev or prod, not {self.env!r}")
         if self.partitions < 1 or self.workers < 1:
             raise SettingsError("FLASHSALE_PARTITIONS and FLASHSALE_WORKERS must be >= 1")
+        if self.worker_role not in WORKER_ROLES:
+            raise SettingsError(
+                f"FLASHSALE_WORKER_ROLE must be one of {', '.join(WORKER_ROLES)},"
+                f" not {self.worker_role!r}"
+            )
         if not 0.0 <= self.payment_failure_rate <= 1.0:
             raise SettingsError("FLASHSALE_PAYMENT_FAILURE_RATE must be within 0..1")
         if min(self.hold_seconds, self.payment_latency_ms, self.rate_limit) < 0:
@@ -153,6 +168,16 @@ class Settings:
     def worker_web_port(self, worker_number: int) -> int:
         """Worker N serves Faust's web interface on 6066 + N - 1."""
         return 6066 + worker_number - 1
+
+    def saga_web_port(self) -> int:
+        """The saga worker serves Faust's web interface on 6166."""
+        return 6166
+
+    def consumer_group(self, role: str | None = None) -> str:
+        """The consumer group (and Faust app id) of a worker role: the app id for the
+        stock role, so the stock table's changelog keeps its name."""
+        role = role or self.worker_role
+        return self.app_id if role == "stock" else f"{self.app_id}-{role}"
 
     def to_env(self) -> dict[str, str]:
         """These settings as ``FLASHSALE_*`` variables, for a child process."""

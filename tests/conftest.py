@@ -28,6 +28,7 @@ from tests.support.processes import (
 )
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
+SAGA_NAME = "saga-1"
 
 
 @pytest.fixture(scope="session")
@@ -84,25 +85,36 @@ def settings_factory(fresh_settings: Settings) -> Callable[..., Settings]:
 
 @pytest.fixture
 def worker_factory(tmp_path: Path) -> Iterator[Callable[..., ManagedProcess]]:
-    """Start real Faust workers (``faust -A streams.app worker``) for given settings."""
+    """Start real Faust workers (``faust -A streams.app worker``) for given settings.
+
+    ``role="stock"`` (the default) starts a stock worker and, unless one runs for
+    these settings already, the saga worker that follows its decisions, as
+    ``make up`` does; ``wait`` waits until the worker says it is ready (``/ready/``).
+    """
     started: list[ManagedProcess] = []
     # A restarted worker keeps its name and web port, as under `make up`: it is a
     # static group member, and Faust checks that its assignment names its own URL.
     ports: dict[str, int] = {}
+    sagas: dict[str, ManagedProcess] = {}
 
-    def start(settings: Settings, name: str = "worker-1", wait: bool = True) -> ManagedProcess:
+    def start(
+        settings: Settings, name: str = "worker-1", wait: bool = True, role: str = "stock"
+    ) -> ManagedProcess:
+        if role == "stock" and not (settings.app_id in sagas and sagas[settings.app_id].alive):
+            start(settings, name=SAGA_NAME, role="saga")
         datadir = tmp_path / f"{name}.data"
-        named = dataclasses.replace(settings, worker_id=name)
+        named = dataclasses.replace(settings, worker_id=name, worker_role=role)
         port = ports.setdefault(name, free_port())
         proc = worker_process(named, datadir, tmp_path, name, port).start()
         started.append(proc)
+        if role == "saga":
+            sagas[settings.app_id] = proc
         if wait:
-            port = proc.web_port  # type: ignore[attr-defined]
-            wait_http_ok(f"http://127.0.0.1:{port}/", proc)
+            wait_http_ok(f"http://127.0.0.1:{proc.web_port}/ready/", proc)
         return proc
 
     yield start
-    for proc in started:
+    for proc in reversed(started):
         proc.stop()
 
 

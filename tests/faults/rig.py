@@ -101,9 +101,15 @@ async def wait_ready(worker: ManagedProcess, runs: int, within: float = 90.0) ->
 
 
 async def audit_clean(
-    rig: Rig, buyers: Buyers, fault: str, in_flight: int, allowed: Iterable[int | None] = ()
+    rig: Rig,
+    buyers: Buyers,
+    fault: str,
+    in_flight: int,
+    allowed: Iterable[int | None] = (),
+    within: float = 150.0,
 ) -> str:
-    """No 5xx (but ``allowed``), then a clean audit of everything acknowledged."""
+    """No 5xx (but ``allowed``), then a clean audit of everything acknowledged, quiet
+    (every acknowledged order decided and stored) within ``within`` seconds."""
     permitted = set(allowed)
     bad = [
         a
@@ -113,7 +119,7 @@ async def audit_clean(
     assert not bad, bad[:5]
     out = io.StringIO()
     code = await run_audit(
-        rig.settings, rig.worker_urls(), timeout=150.0, acknowledged=buyers.acknowledged(), out=out
+        rig.settings, rig.worker_urls(), timeout=within, acknowledged=buyers.acknowledged(), out=out
     )
     report = out.getvalue()
     assert code == 0, report

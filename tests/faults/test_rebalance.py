@@ -95,3 +95,26 @@ async def test_a_worker_joins_and_another_dies_mid_sale(
     print(f"\nserved before the kill {served}, after {taken_over}")
     await audit_clean(rig, buyers, f"worker joins, then kill -9 {victim}", in_flight)
     await assert_no_order_decided_twice(rig.settings)
+
+
+# Every acknowledged order is decided and stored within this bound after the load stops.
+DECIDED_WITHIN = 30.0
+
+
+async def test_a_worker_joins_in_the_first_second_of_a_sale(
+    settings_factory: Callable[..., Settings], worker_factory: Workers, api_factory: Apis
+) -> None:
+    # A brand-new group: the first orders are the heads of partitions nobody committed yet.
+    settings = settings_factory(app_id=settings_factory().app_id + "e", partitions=6)
+    await ensure_topics(settings)
+    rig = await open_sale(settings, worker_factory, api_factory, ("worker-1",), plenty=5)
+    buyers = rig.buyers()
+    await asyncio.sleep(0.3)
+    rig.worker("worker-2", wait=False)
+    await until_served(rig, lambda served: len([s for s in served.values() if s]) == 2)
+    await buyers.until_decided(300)
+    in_flight = sum(buyers.in_flight.values())
+    await buyers.stop()
+    await audit_clean(
+        rig, buyers, "a worker joins 0.3 s into the sale", in_flight, within=DECIDED_WITHIN
+    )

@@ -78,7 +78,7 @@ async def test_charges_run_concurrently_once_per_order(
     db: Database,
 ) -> None:
     settings = settings_factory(payment_failure_rate=FAILURE_RATE, payment_latency_ms=50)
-    worker_factory(settings)
+    worker_factory(settings, name="saga-1", role="saga")
     await _warm_up(settings)
     orders = _orders(200)
     produced_at = time.time()
@@ -117,7 +117,7 @@ async def test_refunds_and_replayed_requests_never_charge_twice(
     db: Database,
 ) -> None:
     settings = settings_factory(payment_failure_rate=FAILURE_RATE)
-    worker_factory(settings)
+    worker_factory(settings, name="saga-1", role="saga")
     orders = _orders(40)
     await produce_order_events(settings, _requests(orders))
     await wait_until(lambda: _ledger_count(db), lambda n: n == 40, within=60)
@@ -150,7 +150,7 @@ async def test_kill_9_during_payments_settles_every_request_without_double_charg
     db: Database,
 ) -> None:
     settings = settings_factory(payment_failure_rate=FAILURE_RATE, payment_latency_ms=200)
-    first = worker_factory(settings, name="worker-1")
+    first = worker_factory(settings, name="saga-1", role="saga")
     await _warm_up(settings)
     orders = _orders(600)
     # In waves, so that charges are in flight and answers half sent when the kill comes.
@@ -161,7 +161,7 @@ async def test_kill_9_during_payments_settles_every_request_without_double_charg
     first.kill()
     charged_before_kill = await _ledger_count(db)
 
-    worker_factory(settings, name="worker-2")
+    worker_factory(settings, name="saga-2", role="saga")
     wanted = set(orders)
 
     def settled(answers: tuple[list[Any], list[Any]]) -> bool:

@@ -66,7 +66,7 @@ async def test_duplicates_and_out_of_order_events_end_at_the_latest_status(
 ) -> None:
     events, final = _sale(orders=800, total_events=2000, seed=11)
     assert len(events) == 2000
-    worker_factory(fresh_settings)
+    worker_factory(fresh_settings, name="saga-1", role="saga")
     await produce_order_events(fresh_settings, events)
 
     stored = await wait_until(lambda: _stored(db), lambda s: s == final, within=60)
@@ -99,7 +99,7 @@ async def test_mysql_outage_is_waited_out_and_nothing_is_lost(
 ) -> None:
     events, final = _sale(orders=1000, total_events=2500, seed=23)
     before, during = events[:500], events[500:]
-    worker = worker_factory(_through(fresh_settings, mysql_proxy))
+    worker = worker_factory(_through(fresh_settings, mysql_proxy), name="saga-1", role="saga")
     await produce_order_events(fresh_settings, before)
     expected_before = len({e["order_id"] for e in before})
     stored = await wait_until(lambda: _stored(db), lambda s: len(s) == expected_before, within=60)

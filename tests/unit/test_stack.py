@@ -97,13 +97,16 @@ def test_bootstrap_sql_quotes_what_it_is_given() -> None:
 def test_every_worker_has_its_own_name_port_and_marker() -> None:
     settings = Settings.from_env({}, workers=3, api_port=8181)
     specs = stack.app_specs(settings)
-    assert [s.name for s in specs] == ["worker-1", "worker-2", "worker-3", "api"]
-    assert [s.port for s in specs] == [6066, 6067, 6068, 8181]
-    assert len({s.marker for s in specs}) == 4
+    assert [s.name for s in specs] == ["worker-1", "worker-2", "worker-3", "saga-1", "api"]
+    assert [s.port for s in specs] == [6066, 6067, 6068, 6166, 8181]
+    assert len({s.marker for s in specs}) == 5
+    roles = [dict(s.env or {}).get("FLASHSALE_WORKER_ROLE") for s in specs]
+    assert roles == ["stock", "stock", "stock", "saga", None]
 
 
 def test_workers_of_an_earlier_larger_stack_are_still_stopped(run_dir: Path) -> None:
     (run_dir / "worker-5.pid").write_text("1\n")
     (run_dir / "worker-x.pid").write_text("1\n")
     names = list(stack.known_specs(Settings.from_env({}, workers=1)))
-    assert names == ["worker-1", "api", "worker-5", *stack.SERVERS]
+    # The API stops first: nothing is acknowledged while the workers stop.
+    assert names == ["api", "saga-1", "worker-1", "worker-5", *stack.SERVERS]

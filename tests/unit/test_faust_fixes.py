@@ -1,0 +1,105 @@
+"""The fixes to Faust's internals (streams/faust_fixes.py), each on the code it replaces."""
+
+from __future__ import annotations
+
+import inspect
+from collections import defaultdict
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from faust.types import TP
+from intervaltree import IntervalTree
+from mode.utils.queues import FlowControlEvent, FlowControlQueue
+
+from streams import faust_fixes
+from streams.faust_fixes import committable_run
+
+TOPIC_PARTITION = TP("stock-commands", 0)
+
+
+def _queue_with(flow: FlowControlEvent, *items: int) -> FlowControlQueue[int]:
+    queue: FlowControlQueue[int] = FlowControlQueue(flow_control=flow, clear_on_resume=True)
+    for item in items:
+        queue.put_nowait(item)
+    return queue
+
+
+def test_a_repeated_resume_keeps_queued_messages() -> None:
+    faust_fixes.apply()
+    flow = FlowControlEvent(initially_suspended=False)
+    queue = _queue_with(flow, 1, 2)
+    flow.resume()
+    assert queue.qsize() == 2
+
+
+def test_resuming_after_a_suspend_still_empties_the_queues() -> None:
+    faust_fixes.apply()
+    flow = FlowControlEvent(initially_suspended=False)
+    queue = _queue_with(flow, 1, 2)
+    flow.suspend()
+    flow.resume()
+    assert queue.qsize() == 0
+    assert flow.is_active()
+
+
+async def test_the_worker_consumer_waits_at_most_a_few_ms_for_a_fetch() -> None:
+    from streams.app import app
+
+    thread = app.consumer._thread
+    unpatched = faust_fixes._originals["create_consumer"](thread, app.transport)
+    patched = thread._create_worker_consumer(app.transport)
+    try:
+        assert unpatched._fetch_max_wait_ms == 1500  # what Faust asks for
+        assert patched._fetch_max_wait_ms == faust_fixes.FETCH_MAX_WAIT_MS
+        # The attribute is what start() hands to the Fetcher in this aiokafka.
+        assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in inspect.getsource(
+            AIOKafkaConsumer.start
+        )
+    finally:
+        await unpatched.stop()
+        await patched.stop()
+
+
+@pytest.mark.parametrize(
+    ("acked", "committed", "run"),
+    [
+        ([12, 13, 14], 12, [12, 13, 14]),
+        ([13, 14], 12, []),  # offset 12 not done: Faust's own guard committed 15
+        ([5, 6, 7], None, []),  # head unknown: Faust committed 8
+        ([5, 6, 7], 0, []),  # a new group's head: Faust committed 8
+        ([0, 1, 2, 4], 0, [0, 1, 2]),
+        ([], 3, []),
+    ],
+)
+def test_a_commit_covers_only_the_run_that_starts_at_the_committed_offset(
+    acked: list[int], committed: int | None, run: list[int]
+) -> None:
+    assert committable_run(acked, committed) == run
+
+
+class _Offsets:
+    """The bookkeeping Faust's Consumer keeps per partition, as ``_new_offset`` reads it."""
+
+    def __init__(self, acked: list[int], committed: int | None) -> None:
+        self._acked = defaultdict(list, {TOPIC_PARTITION: list(acked)})
+        self._acked_index = defaultdict(set, {TOPIC_PARTITION: set(acked)})
+        self._gap: defaultdict[TP, IntervalTree] = defaultdict(IntervalTree)
+        self._committed_offset = defaultdict(lambda: None, {TOPIC_PARTITION: committed})
+
+
+def test_the_new_offset_withholds_a_commit_over_a_hole_at_the_head() -> None:
+    faust_fixes.apply()
+    from faust.transport.consumer import Consumer
+
+    offsets = _Offsets([13, 14], committed=12)
+    assert Consumer._new_offset(offsets, TOPIC_PARTITION) is None  # type: ignore[arg-type]
+    assert offsets._acked[TOPIC_PARTITION] == [13, 14]  # kept for when 12 is done
+    offsets._acked[TOPIC_PARTITION].append(12)
+    assert Consumer._new_offset(offsets, TOPIC_PARTITION) == 15  # type: ignore[arg-type]
+    assert offsets._acked[TOPIC_PARTITION] == []
+
+
+def test_the_fixes_refuse_other_library_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faust_fixes, "installed_versions", lambda: {"faust": "0.16.0"})
+    with pytest.raises(RuntimeError, match="written for"):
+        faust_fixes.apply()

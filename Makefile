@@ -91,7 +91,7 @@ bench-profile: services
 
 # The fault suite (stops and restarts the shared Kafka, MariaDB and Redis; waits while
 # another pytest run is using them) and the hostile-input suite; `make test` runs both.
-.PHONY: faults faults-soak hostile
+.PHONY: faults faults-soak rebalance-soak hostile
 
 faults: services
 	.venv/bin/pytest -m faults -s
@@ -100,6 +100,19 @@ faults: services
 FAULT_ROUNDS ?= 5
 faults-soak: services
 	for round in $$(seq $(FAULT_ROUNDS)); do .venv/bin/pytest -m faults -s -q || exit 1; done
+
+# The rebalance tests (tests/faults/test_rebalance.py) REBALANCE_ROUNDS times, counting
+# the failed rounds; REBALANCE_TESTS picks tests by name (pytest -k), default the joins.
+REBALANCE_ROUNDS ?= 20
+REBALANCE_TESTS ?= joins
+rebalance-soak: services
+	@failed=0; for round in $$(seq $(REBALANCE_ROUNDS)); do \
+	  echo "round $$round of $(REBALANCE_ROUNDS)"; \
+	  .venv/bin/pytest -q -s -p no:cacheprovider -m faults tests/faults/test_rebalance.py \
+	    -k '$(REBALANCE_TESTS)' 2>&1 | grep -E '^FAULT|passed|failed|Error'; \
+	  [ $${PIPESTATUS[0]} -eq 0 ] || failed=$$((failed + 1)); \
+	done; \
+	echo "rebalance soak: $(REBALANCE_ROUNDS) rounds, $$failed failed"; [ $$failed -eq 0 ]
 
 hostile: services
 	.venv/bin/pytest -m hostile

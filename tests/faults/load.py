@@ -137,6 +137,16 @@ class Buyers:
             if a.kind == "order" and a.status in (201, 409) and a.at >= since
         )
 
+    def longest_silence(self) -> float:
+        """The longest time, in seconds, between two answers that carried a decision of
+        the stock agent (201, or 409 naming an order): how long no order was decided."""
+        times = sorted(
+            a.at
+            for a in self.answers
+            if a.kind == "order" and (a.status == 201 or (a.status == 409 and a.order_id))
+        )
+        return max((later - earlier for earlier, later in itertools.pairwise(times)), default=0.0)
+
     async def until_decided(self, count: int, within: float = 90.0) -> None:
         """Until ``count`` more orders were decided in time for their answer: the
         pipeline decides again after the fault."""

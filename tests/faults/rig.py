@@ -30,6 +30,7 @@ from tests.support.sale import Member, list_product, seed_members
 SCARCE = 60
 PLENTY = 100_000
 MEMBERS = 300
+SAGA = "saga-1"
 
 Workers = Callable[..., ManagedProcess]
 Apis = Callable[..., tuple[ManagedProcess, str]]
@@ -46,11 +47,17 @@ class Rig:
     members: list[Member]
     products: list[int]
     workers: dict[str, ManagedProcess] = field(default_factory=dict)
+    saga: ManagedProcess | None = None
 
     def worker(self, name: str = "worker-1", wait: bool = True) -> ManagedProcess:
-        """Start (or restart, same name and port: a static member) a worker."""
+        """Start (or restart, same name and port: a static member) a stock worker."""
         self.workers[name] = start_named(self.start_worker, self.settings, name, wait)
         return self.workers[name]
+
+    def restart_saga(self) -> ManagedProcess:
+        """Start the saga worker again under its name."""
+        self.saga = start_named(self.start_worker, self.settings, SAGA, role="saga")
+        return self.saga
 
     def worker_urls(self) -> list[str]:
         return [f"http://127.0.0.1:{w.web_port}" for w in self.workers.values() if w.alive]
@@ -61,7 +68,9 @@ class Rig:
         return buyers
 
 
-def start_named(start: Workers, settings: Settings, name: str, wait: bool = True) -> ManagedProcess:
+def start_named(
+    start: Workers, settings: Settings, name: str, wait: bool = True, role: str = "stock"
+) -> ManagedProcess:
     """A worker with a data directory of its own.
 
     The Faust app puts its store under ``FLASHSALE_DATA_DIR`` (``faust --datadir``
@@ -70,7 +79,7 @@ def start_named(start: Workers, settings: Settings, name: str, wait: bool = True
     """
     own = Path(settings.data_dir) / f"{name}.store"
     own.mkdir(parents=True, exist_ok=True)
-    return start(dataclasses.replace(settings, data_dir=str(own)), name=name, wait=wait)
+    return start(dataclasses.replace(settings, data_dir=str(own)), name=name, wait=wait, role=role)
 
 
 async def open_sale(
@@ -80,6 +89,7 @@ async def open_sale(
     workers: Iterable[str] = ("worker-1",),
     plenty: int = 4,
 ) -> Rig:
+    saga = start_named(start_worker, settings, SAGA, role="saga")
     started = {name: start_named(start_worker, settings, name) for name in workers}
     api, base = start_api(settings)
     admin = seed_members(settings, 1, role="admin")[0]
@@ -89,7 +99,9 @@ async def open_sale(
         products.append(
             (await list_product(base, admin, stock=PLENTY, per_user_limit=5))["product_id"]
         )
-    return Rig(settings, start_worker, start_api, api, base, admin, members, products, started)
+    return Rig(
+        settings, start_worker, start_api, api, base, admin, members, products, started, saga
+    )
 
 
 async def wait_ready(worker: ManagedProcess, runs: int, within: float = 90.0) -> None:
@@ -126,6 +138,7 @@ async def audit_clean(
     summary = report.strip().splitlines()[-1]
     print(
         f"\nFAULT {fault}: {in_flight} requests in flight at the fault;"
+        f" longest without a decision {buyers.longest_silence():.1f}s;"
         f" {len(buyers.acknowledged())} orders acknowledged; answers {dict(buyers.count())};"
         f" refusals {refusals(buyers)}; {summary}"
     )

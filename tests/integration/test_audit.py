@@ -38,7 +38,7 @@ async def audited(settings: Settings, urls: list[str], **options: Any) -> tuple[
     return code, out.getvalue()
 
 
-async def small_sale(base: str, members: list[Member], product: int) -> dict[str, str]:
+async def small_sale(base: str, members: list[Member], product: int) -> dict[str | None, str]:
     """Everyone orders one of 20 units; ten pay, three cancel. Final status by order id."""
     async with aiohttp.ClientSession() as http:
         placed = await asyncio.gather(*(order(http, base, m, product) for m in members))
@@ -79,12 +79,17 @@ async def test_a_clean_sale_audits_clean_and_each_damage_is_reported(
     _, base = api_factory(settings)
     admin, members = seed_members(settings, 1, role="admin")[0], seed_members(settings, 40)
     product = (await list_product(base, admin, stock=20))["product_id"]
-    await small_sale(base, members, product)
+    placed = await small_sale(base, members, product)
     live = [f"http://127.0.0.1:{worker.web_port}"]
 
     code, report = await audited(settings, live)
     assert code == 0, report
-    assert "0 violation(s); 1 products, 40 orders (40 acknowledged), 20 units" in report
+    # A request after the sell-out may be refused by the fast path, without an order.
+    orders = len([order_id for order_id in placed if order_id is not None])
+    assert orders >= 20, placed
+    assert (
+        f"0 violation(s); 1 products, {orders} orders ({orders} acknowledged), 20 units" in report
+    )
     assert "remaining from workers: 1 product(s), Redis: 0" in report
     code, report = await audited(settings, ["http://127.0.0.1:9"])
     assert code == 0 and "Redis: 1 (no answer from http://127.0.0.1:9)" in report, report

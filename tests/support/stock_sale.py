@@ -161,9 +161,13 @@ def worker_stock(port: int) -> list[Json]:
 
 
 async def wait_quiet(settings: Settings, within: float = 30.0) -> None:
-    """Until the workers' consumer group has committed every message of the pipeline's
+    """Until the workers' consumer groups have committed every message of the pipeline's
     topics (a clean stop is then quick: no agent holds a message)."""
-    topics = [STOCK_COMMANDS.name(settings), ORDER_EVENTS.name(settings)]
+    groups = {
+        STOCK_COMMANDS.name(settings): settings.consumer_group("stock"),
+        ORDER_EVENTS.name(settings): settings.consumer_group("saga"),
+    }
+    topics = list(groups)
     tps = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
@@ -173,7 +177,10 @@ async def wait_quiet(settings: Settings, within: float = 30.0) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             ends = await consumer.end_offsets(tps)
-            committed = await admin.list_consumer_group_offsets(settings.app_id)
+            committed = {}
+            for group in set(groups.values()):
+                offsets = await admin.list_consumer_group_offsets(group)
+                committed.update({tp: o for tp, o in offsets.items() if groups[tp.topic] == group})
             if all(
                 committed.get(tp) is not None and committed[tp].offset >= ends[tp]
                 for tp in tps

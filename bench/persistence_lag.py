@@ -68,7 +68,7 @@ def _events(orders: int, products: int, seed: int) -> list[dict[str, Any]]:
 
 def _start_worker(settings: Settings, data_dir: Path) -> ManagedProcess:
     port = free_port()
-    argv = worker_argv(data_dir / "worker", port, log_level="warn")
+    argv = worker_argv(data_dir / "worker", port, log_level="warn", role="saga")
     # The saga role: it persists order events; no stock worker is needed.
     env = {**settings.to_env(), "FLASHSALE_WORKER_ROLE": "saga"}
     worker = ManagedProcess("worker", argv, env, data_dir / "worker.log", port)

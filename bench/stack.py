@@ -79,7 +79,7 @@ class BenchStack:
         env.update(FLASHSALE_WORKER_ID=name, FLASHSALE_WORKER_ROLE=role)
         port = self.worker_ports.setdefault(number, free_port())
         log = self.run_dir / f"{name}.log"
-        return ManagedProcess(name, worker_argv(datadir, port), env, log, port)
+        return ManagedProcess(name, worker_argv(datadir, port, role=role), env, log, port)
 
     async def start_worker(self, number: int, wait: bool = True) -> ManagedProcess:
         """Stock worker ``number``; ``wait``: until it says it decides (``/ready/``)."""

@@ -39,7 +39,7 @@ def saga_spec(settings: Settings) -> ProcessSpec:
 def _faust_spec(name: str, role: str, port: int) -> ProcessSpec:
     return ProcessSpec(
         name=name,
-        argv=worker_argv(processes.RUN_DIR / f"{name}.data", port),
+        argv=worker_argv(processes.RUN_DIR / f"{name}.data", port, role=role),
         marker=f"{name}.data",
         env={"FLASHSALE_WORKER_ID": name, "FLASHSALE_WORKER_ROLE": role},
         port=port,

@@ -47,7 +47,8 @@ class Settings:
         default=8080, metadata=_meta("FLASHSALE_API_PORT", "TCP port of the HTTP API")
     )
     workers: int = field(
-        default=1, metadata=_meta("FLASHSALE_WORKERS", "Faust worker processes make up starts")
+        default=1,
+        metadata=_meta("FLASHSALE_WORKERS", "stock workers make up starts (plus one saga worker)"),
     )
     partitions: int = field(
         default=8,

@@ -32,6 +32,7 @@ class Answer:
     status: int | None  # None: no HTTP answer (refused, reset, timed out)
     body: Any
     at: float
+    product: int | None = None  # what an order was for
 
     @property
     def order_id(self) -> str | None:
@@ -75,13 +76,14 @@ class Buyers:
         if kind == "order":
             headers["Idempotency-Key"] = body.pop("key")
         self.in_flight[kind] += 1
+        product = body["product_id"] if kind == "order" else None
         loop = asyncio.get_running_loop()
         try:
             async with self._session.post(self.base + path, json=body, headers=headers) as resp:
                 text = await resp.json(content_type=None)
-                answer = Answer(kind, resp.status, text, loop.time())
+                answer = Answer(kind, resp.status, text, loop.time(), product)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            answer = Answer(kind, None, repr(exc), loop.time())
+            answer = Answer(kind, None, repr(exc), loop.time(), product)
         finally:
             self.in_flight[kind] -= 1
         self.answers.append(answer)
@@ -138,14 +140,19 @@ class Buyers:
         )
 
     def longest_silence(self) -> float:
-        """The longest time, in seconds, between two answers that carried a decision of
-        the stock agent (201, or 409 naming an order): how long no order was decided."""
-        times = sorted(
-            a.at
-            for a in self.answers
-            if a.kind == "order" and (a.status == 201 or (a.status == 409 and a.order_id))
+        """The longest time, in seconds, between two answers for one product that carried a
+        decision of the stock agent (201, or 409 naming an order): how long a product's
+        partition went without a decision while buyers kept ordering it."""
+        times: dict[int | None, list[float]] = {}
+        for a in self.answers:
+            if a.kind == "order" and (a.status == 201 or (a.status == 409 and a.order_id)):
+                times.setdefault(a.product, []).append(a.at)
+        gaps = (
+            later - earlier
+            for decided in times.values()
+            for earlier, later in itertools.pairwise(sorted(decided))
         )
-        return max((later - earlier for earlier, later in itertools.pairwise(times)), default=0.0)
+        return max(gaps, default=0.0)
 
     async def until_decided(self, count: int, within: float = 90.0) -> None:
         """Until ``count`` more orders were decided in time for their answer: the

@@ -15,7 +15,7 @@ def worker_process(
     settings: Settings, datadir: Path, log_dir: Path, name: str, port: int | None = None
 ) -> ManagedProcess:
     port = port or free_port()
-    argv = worker_argv(datadir, port)
+    argv = worker_argv(datadir, port, role=settings.worker_role)
     return ManagedProcess(name, argv, settings.to_env(), log_dir / f"{name}.log", port)
 
 

@@ -13,7 +13,7 @@ from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-SERVICES = {"kafka", "mariadb", "redis", "prometheus", "grafana", "api", "worker"}
+SERVICES = {"kafka", "mariadb", "redis", "prometheus", "grafana", "api", "worker", "saga"}
 # What the app processes cannot run without (the JWT secret may be empty only in dev).
 NEEDED = {
     "FLASHSALE_KAFKA_BOOTSTRAP",
@@ -55,7 +55,7 @@ def test_every_flashsale_variable_is_a_setting() -> None:
     assert used <= set(Settings.env_names())
 
 
-@pytest.mark.parametrize("name", ["api", "worker", "init"])
+@pytest.mark.parametrize("name", ["api", "worker", "saga", "init"])
 def test_app_processes_get_the_settings_they_need(compose: dict[str, Any], name: str) -> None:
     env = _env(_service(compose, name))
     assert set(env) >= NEEDED
@@ -77,6 +77,9 @@ def test_ports_follow_the_contract(compose: dict[str, Any]) -> None:
     assert _env(_service(compose, "api"))["FLASHSALE_API_PORT"] == "8080"
     worker = [str(arg) for arg in _service(compose, "worker")["command"]]
     assert worker[worker.index("--web-port") + 1] == "6066"
+    saga = [str(arg) for arg in _service(compose, "saga")["command"]]
+    assert saga[saga.index("--web-port") + 1] == str(Settings().saga_web_port())
+    assert _env(_service(compose, "saga"))["FLASHSALE_WORKER_ROLE"] == "saga"
     kafka = _env(_service(compose, "kafka"))
     assert "PLAINTEXT://127.0.0.1:9092" in kafka["KAFKA_ADVERTISED_LISTENERS"]
 
@@ -91,7 +94,7 @@ def test_the_broker_never_creates_topics(compose: dict[str, Any]) -> None:
 
 
 def test_the_app_starts_after_the_schema_and_topics(compose: dict[str, Any]) -> None:
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "saga"):
         depends = _service(compose, name)["depends_on"]
         assert depends["init"]["condition"] == "service_completed_successfully"
 
@@ -111,4 +114,4 @@ def test_prometheus_scrapes_the_api_and_the_worker() -> None:
         for static in job["static_configs"]
         for target in static["targets"]
     }
-    assert {"127.0.0.1:8080", "127.0.0.1:6066"} <= targets
+    assert {"127.0.0.1:8080", "127.0.0.1:6066", "127.0.0.1:6166"} <= targets

@@ -59,7 +59,7 @@ BENCH := $(PY) -m bench
 BENCH_ARGS ?=
 
 .PHONY: bench bench-flash bench-checkout bench-throughput bench-scale bench-ceiling \
-	bench-recovery bench-smoke bench-profile
+	bench-recovery bench-smoke bench-profile bench-expiry
 
 bench: services
 	$(BENCH) $(BENCH_ARGS)
@@ -81,6 +81,10 @@ bench-ceiling: install
 
 bench-recovery: services
 	$(BENCH) recovery $(BENCH_ARGS)
+
+# Time-to-decision of new orders while 20,000 holds expire together (bench/expiry_burst.py).
+bench-expiry: services
+	$(PY) -m bench.expiry_burst $(BENCH_ARGS)
 
 bench-smoke: services
 	$(BENCH) --smoke $(BENCH_ARGS)

@@ -78,10 +78,19 @@ async def assert_no_order_decided_twice(settings: Settings, acknowledged: set[st
     assert acknowledged <= {order_id for order_id, _ in sent}
 
 
-def six_partitions(settings_factory: Callable[..., Settings], tag: str) -> Settings:
-    # Six partitions, a product on each: a joining worker takes some of them (with four,
-    # Faust's sticky assignment would leave it none), and any worker killed owns some.
-    return settings_factory(app_id=settings_factory().app_id + tag, partitions=6)
+async def open_six(
+    settings_factory: Callable[..., Settings],
+    worker_factory: Workers,
+    api_factory: Apis,
+    tag: str,
+    workers: tuple[str, ...] = ("worker-1", "worker-2"),
+) -> Rig:
+    """A sale on six partitions, a product on each: a joining worker takes some of them
+    (with four, Faust's sticky assignment would leave it none), and any worker killed
+    owns some. ``tag`` makes the app id, and so the consumer groups, the test's own."""
+    settings = settings_factory(app_id=settings_factory().app_id + tag, partitions=6)
+    await ensure_topics(settings)
+    return await open_sale(settings, worker_factory, api_factory, workers, plenty=5)
 
 
 async def finish(
@@ -98,9 +107,7 @@ async def test_a_worker_joins_in_the_first_second_of_a_sale(
     settings_factory: Callable[..., Settings], worker_factory: Workers, api_factory: Apis
 ) -> None:
     # A brand-new group: the first orders are the heads of partitions nobody committed yet.
-    settings = six_partitions(settings_factory, "e")
-    await ensure_topics(settings)
-    rig = await open_sale(settings, worker_factory, api_factory, ("worker-1",), plenty=5)
+    rig = await open_six(settings_factory, worker_factory, api_factory, "e", ("worker-1",))
     buyers = rig.buyers()
     await asyncio.sleep(0.3)
     rig.worker("worker-2", wait=False)
@@ -112,9 +119,7 @@ async def test_a_worker_joins_in_the_first_second_of_a_sale(
 async def test_a_worker_joins_mid_sale(
     settings_factory: Callable[..., Settings], worker_factory: Workers, api_factory: Apis
 ) -> None:
-    settings = six_partitions(settings_factory, "j")
-    await ensure_topics(settings)
-    rig = await open_sale(settings, worker_factory, api_factory, ("worker-1", "worker-2"), 5)
+    rig = await open_six(settings_factory, worker_factory, api_factory, "j")
     buyers = rig.buyers()
     await buyers.until(acknowledged=300)
     in_flight = sum(buyers.in_flight.values())
@@ -127,10 +132,7 @@ async def test_a_worker_joins_mid_sale(
 async def test_a_worker_joins_and_another_dies_mid_sale(
     settings_factory: Callable[..., Settings], worker_factory: Workers, api_factory: Apis
 ) -> None:
-    settings = six_partitions(settings_factory, "r")
-    await ensure_topics(settings)
-    two = ("worker-1", "worker-2")
-    rig = await open_sale(settings, worker_factory, api_factory, two, plenty=5)
+    rig = await open_six(settings_factory, worker_factory, api_factory, "r")
     buyers = rig.buyers()
     await buyers.until(acknowledged=200)
     rig.worker("worker-3")
@@ -149,9 +151,7 @@ async def test_a_worker_joins_and_another_dies_mid_sale(
 async def test_a_worker_killed_while_the_group_rebalances(
     settings_factory: Callable[..., Settings], worker_factory: Workers, api_factory: Apis
 ) -> None:
-    settings = six_partitions(settings_factory, "k")
-    await ensure_topics(settings)
-    rig = await open_sale(settings, worker_factory, api_factory, ("worker-1", "worker-2"), 5)
+    rig = await open_six(settings_factory, worker_factory, api_factory, "k")
     buyers = rig.buyers()
     await buyers.until(acknowledged=300)
     joining = rig.worker("worker-3", wait=False)
@@ -169,9 +169,7 @@ async def test_a_clean_stop_during_a_storm(
 ) -> None:
     """As ``make down`` does: the API first, then the workers, while orders pour in;
     then everything starts again and decides what was acknowledged."""
-    settings = six_partitions(settings_factory, "s")
-    await ensure_topics(settings)
-    rig = await open_sale(settings, worker_factory, api_factory, ("worker-1", "worker-2"), 5)
+    rig = await open_six(settings_factory, worker_factory, api_factory, "s")
     buyers = rig.buyers(concurrency=48)
     await buyers.until(acknowledged=300)
     in_flight = sum(buyers.in_flight.values())

@@ -51,9 +51,10 @@ async def test_kill_during_intake(
     await _restart_and_finish(rig, buyers, "kill -9 worker during intake", in_flight)
 
 
-async def test_kill_during_payments(
+async def _paying(
     settings_factory: Callable[..., Settings], worker_factory: Workers, api_factory: Apis
-) -> None:
+) -> tuple[Rig, Buyers]:
+    """A sale with slow, sometimes declined charges, once ten payments are in flight."""
     settings = settings_factory(payment_latency_ms=300, payment_failure_rate=0.2)
     rig = await open_sale(settings, worker_factory, api_factory)
     buyers = rig.buyers(pay_share=0.8, cancel_share=0.1)
@@ -62,6 +63,13 @@ async def test_kill_during_payments(
     while buyers.in_flight["pay"] < 10:
         assert time.monotonic() < deadline, buyers.count("pay")
         await asyncio.sleep(0.01)
+    return rig, buyers
+
+
+async def test_kill_during_payments(
+    settings_factory: Callable[..., Settings], worker_factory: Workers, api_factory: Apis
+) -> None:
+    rig, buyers = await _paying(settings_factory, worker_factory, api_factory)
     in_flight = await _crash(rig, buyers)
     await _restart_and_finish(rig, buyers, "kill -9 worker during payments", in_flight)
 
@@ -71,14 +79,7 @@ async def test_kill_the_saga_worker_during_payments(
 ) -> None:
     """The saga worker (payments, rows, order status, expiries) dies with charges in flight;
     restarted under its name, it replays them, and the gateway's ledger answers the replays."""
-    settings = settings_factory(payment_latency_ms=300, payment_failure_rate=0.2)
-    rig = await open_sale(settings, worker_factory, api_factory)
-    buyers = rig.buyers(pay_share=0.8, cancel_share=0.1)
-    await buyers.until(acknowledged=150)
-    deadline = time.monotonic() + 30
-    while buyers.in_flight["pay"] < 10:
-        assert time.monotonic() < deadline, buyers.count("pay")
-        await asyncio.sleep(0.01)
+    rig, buyers = await _paying(settings_factory, worker_factory, api_factory)
     in_flight = sum(buyers.in_flight.values())
     assert rig.saga is not None
     rig.saga.kill()

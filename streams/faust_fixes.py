@@ -45,6 +45,7 @@ because each fix replaces or wraps a private method. Why each is needed:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from importlib.metadata import version
 from typing import Any
@@ -110,8 +111,9 @@ def _create_worker_consumer(self: AIOKafkaConsumerThread, transport: Any) -> Any
 def committable_run(acked: list[int], committed: int | None) -> list[int]:
     """The acked offsets that may be committed: the run starting at ``committed``.
 
-    ``acked`` is sorted. Nothing when the head is unknown or not acked yet: a
-    message below the run may not have been processed.
+    ``acked`` is sorted and holds nothing below ``committed``. Nothing when the
+    head is unknown or not acked yet: a message below the run may not have been
+    processed.
     """
     if committed is None or not acked or acked[0] != committed:
         return []
@@ -119,6 +121,14 @@ def committable_run(acked: list[int], committed: int | None) -> list[int]:
     while end < len(acked) and acked[end] == acked[end - 1] + 1:
         end += 1
     return acked[:end]
+
+
+def below(acked: list[int], committed: int | None) -> list[int]:
+    """Acked offsets already committed: a message delivered again around a rebalance
+    (fetched before and after the seek to the committed offset), acked while the
+    partition's committed offset was not known yet. Left in place they would stand
+    at the head and hold every later commit back."""
+    return [] if committed is None else [offset for offset in acked if offset < committed]
 
 
 def _new_offset(self: Consumer, tp: TP) -> int | None:
@@ -133,13 +143,42 @@ def _new_offset(self: Consumer, tp: TP) -> int | None:
         for gap in sorted(gaps.overlap(0, highest), key=lambda g: g.begin):
             acked.extend(range(gap.begin, gap.end))
         gaps.chop(0, max(acked) + 1)
-    acked[:] = sorted(set(acked))
-    run = committable_run(acked, self._committed_offset[tp])
+    committed = self._committed_offset[tp]
+    done = set(below(acked, committed))
+    acked[:] = sorted(set(acked) - done)
+    self._acked_index[tp].difference_update(done)
+    run = committable_run(acked, committed)
     if not run:
+        _report_hole(tp, committed, acked)
         return None
+    _holes.pop(tp, None)
     del acked[: len(run)]
     self._acked_index[tp].difference_update(run)
     return run[-1] + 1
+
+
+# When each partition's commit began to wait for its head; a long wait is logged once.
+_holes: dict[TP, tuple[int | None, float]] = {}
+HOLE_REPORT_SECONDS = 10.0
+
+
+def _report_hole(tp: TP, committed: int | None, acked: list[int]) -> None:
+    """A head that stays unacked while later offsets are done means a message was
+    dropped without being processed: say so (the commit waits for it, safely)."""
+    now = time.monotonic()
+    since = _holes.setdefault(tp, (committed, now))
+    if since[0] != committed:
+        _holes[tp] = (committed, now)
+    elif since[1] >= 0 and now - since[1] > HOLE_REPORT_SECONDS:
+        log.warning(
+            "%s: offset %s not acknowledged for %.0fs while %d later ones are;"
+            " its commit waits for it",
+            tp,
+            committed,
+            now - since[1],
+            len(acked),
+        )
+        _holes[tp] = (committed, -1.0)  # once per hole
 
 
 # 4. Every assigned partition has a known head.

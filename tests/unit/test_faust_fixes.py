@@ -99,6 +99,17 @@ def test_the_new_offset_withholds_a_commit_over_a_hole_at_the_head() -> None:
     assert offsets._acked[TOPIC_PARTITION] == []
 
 
+def test_offsets_acked_again_below_the_commit_do_not_hold_later_commits_back() -> None:
+    """Seen in the rebalance soak: a message acked twice around a rebalance stayed below
+    the committed offset, and the partition never committed again."""
+    faust_fixes.apply()
+    from faust.transport.consumer import Consumer
+
+    offsets = _Offsets([266, 274, 275], committed=274)
+    assert Consumer._new_offset(offsets, TOPIC_PARTITION) == 276  # type: ignore[arg-type]
+    assert offsets._acked_index[TOPIC_PARTITION] == set()
+
+
 def test_the_fixes_refuse_other_library_versions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(faust_fixes, "installed_versions", lambda: {"faust": "0.16.0"})
     with pytest.raises(RuntimeError, match="written for"):

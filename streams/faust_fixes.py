@@ -26,7 +26,10 @@ because each fix replaces or wraps a private method. Why each is needed:
    when the partition's committed offset is unknown or 0 (a new consumer group), so
    a message dropped during a rebalance was committed past and never decided (seen:
    64 acknowledged orders at the heads of a new group's partitions). Here a
-   partition commits only a run that starts exactly at its committed offset.
+   partition commits only a run that starts exactly at its committed offset;
+   offsets acked again below it (a message delivered before and after the seek of
+   a rebalance) are dropped, or they would hold every later commit back; and a
+   head that stays unacked while later offsets are done is logged.
 
 4. **Every assigned partition has a known head** (faust ``Consumer.perform_seek``).
    Faust records no committed offset for a partition without one, and turns a

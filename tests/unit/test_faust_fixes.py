@@ -114,3 +114,14 @@ def test_the_fixes_refuse_other_library_versions(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(faust_fixes, "installed_versions", lambda: {"faust": "0.16.0"})
     with pytest.raises(RuntimeError, match="written for"):
         faust_fixes.apply()
+
+
+def test_no_fetched_message_is_dropped_as_already_read() -> None:
+    from streams.app import app
+
+    read = app.consumer._read_offset
+    assert isinstance(read, faust_fixes.NoReadOffsets)
+    read[TOPIC_PARTITION] = 154  # what Faust's fetch loop records after delivering 154
+    read.update({TOPIC_PARTITION: 153})  # and its seek
+    assert read[TOPIC_PARTITION] is None  # so 153, fetched again, is delivered again
+    assert read.pop(TOPIC_PARTITION, None) is None

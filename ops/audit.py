@@ -35,7 +35,7 @@ from storage.invariant_queries import check_database
 from storage.invariants import Violation
 from storage.mysql import Cursor, Database
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, reader_groups
 
 CLEAN, VIOLATED, NOT_QUIET = 0, 1, 2
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -45,13 +45,7 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 async def pipeline_of(settings: Settings) -> AsyncIterator[Pipeline]:
     commands = TopicLog(settings.kafka_bootstrap, STOCK_COMMANDS.name(settings))
     events = TopicLog(settings.kafka_bootstrap, ORDER_EVENTS.name(settings))
-    # Each topic is read by one role's consumer group (streams/app.py).
-    groups = {
-        STOCK_COMMANDS.name(settings): settings.consumer_group("stock"),
-        ORDER_EVENTS.name(settings): settings.consumer_group("saga"),
-        PAYMENT_EVENTS.name(settings): settings.consumer_group("saga"),
-    }
-    lag = GroupLag(settings.kafka_bootstrap, groups)
+    lag = GroupLag(settings.kafka_bootstrap, reader_groups(settings))
     started: list[Any] = []
     try:
         for part in (commands, events, lag):

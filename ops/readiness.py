@@ -18,17 +18,17 @@ from collections import defaultdict
 from typing import Any
 
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS
+from streams.topics import READER_ROLE
 
 POLL_SECONDS = 0.25
 
 
 def role_topics(settings: Settings) -> dict[str, list[str]]:
     """The topics whose every partition a role's workers must own."""
-    return {
-        "stock": [STOCK_COMMANDS.name(settings)],
-        "saga": [ORDER_EVENTS.name(settings), PAYMENT_EVENTS.name(settings)],
-    }
+    topics: dict[str, list[str]] = {}
+    for spec, role in READER_ROLE.items():
+        topics.setdefault(role, []).append(spec.name(settings))
+    return topics
 
 
 def worker_urls(settings: Settings) -> dict[str, str]:

@@ -40,6 +40,13 @@ PAYMENT_EVENTS = TopicSpec(
 )
 
 ALL_TOPICS = (STOCK_COMMANDS, ORDER_EVENTS, PAYMENT_EVENTS)
+# The worker role whose consumer group reads each topic (streams/app.py, ROLE_MODULES).
+READER_ROLE = {STOCK_COMMANDS: "stock", ORDER_EVENTS: "saga", PAYMENT_EVENTS: "saga"}
+
+
+def reader_groups(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> dict[str, str]:
+    """The consumer group that reads each of ``specs``, by topic name."""
+    return {spec.name(settings): settings.consumer_group(READER_ROLE[spec]) for spec in specs}
 
 
 def product_key(product_id: int) -> bytes:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
+from ops.audit_kafka import GroupLag
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key, reader_groups
 
 Json = dict[str, Any]
 
@@ -163,32 +163,17 @@ def worker_stock(port: int) -> list[Json]:
 async def wait_quiet(settings: Settings, within: float = 30.0) -> None:
     """Until the workers' consumer groups have committed every message of the pipeline's
     topics (a clean stop is then quick: no agent holds a message)."""
-    groups = {
-        STOCK_COMMANDS.name(settings): settings.consumer_group("stock"),
-        ORDER_EVENTS.name(settings): settings.consumer_group("saga"),
-    }
-    topics = list(groups)
-    tps = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
-    await admin.start()
-    await consumer.start()
+    lag = GroupLag(
+        settings.kafka_bootstrap, reader_groups(settings, (STOCK_COMMANDS, ORDER_EVENTS))
+    )
+    await lag.start()
     try:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            ends = await consumer.end_offsets(tps)
-            committed = {}
-            for group in set(groups.values()):
-                offsets = await admin.list_consumer_group_offsets(group)
-                committed.update({tp: o for tp, o in offsets.items() if groups[tp.topic] == group})
-            if all(
-                committed.get(tp) is not None and committed[tp].offset >= ends[tp]
-                for tp in tps
-                if ends[tp]
-            ):
+            behind = await lag.measure()
+            if not any(behind.values()):
                 return
             await asyncio.sleep(0.2)
-        raise AssertionError(f"the workers did not commit everything: {committed} < {ends}")
+        raise AssertionError(f"the workers did not commit everything: {behind}")
     finally:
-        await consumer.stop()
-        await admin.close()
+        await lag.stop()

@@ -27,7 +27,7 @@ from storage.redis import create_redis
 from storage.utc import to_datetime
 from streams.keys import stock_key
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS, product_key
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key, reader_groups
 
 Json = dict[str, Any]
 PAID_SHARE = 0.7
@@ -206,19 +206,13 @@ async def write_redis(settings: Settings, shape: Shape, paid: int) -> None:
 
 async def commit_everything(settings: Settings) -> None:
     """Each topic's consumer group has committed it to its end (nothing left to do)."""
-    for role, specs in (("stock", [STOCK_COMMANDS]), ("saga", [ORDER_EVENTS, PAYMENT_EVENTS])):
+    for topic, group in reader_groups(settings).items():
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            group_id=settings.consumer_group(role),
-            enable_auto_commit=False,
+            bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
         )
         await consumer.start()
         try:
-            tps = [
-                TopicPartition(spec.name(settings), p)
-                for spec in specs
-                for p in range(settings.partitions)
-            ]
+            tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
             consumer.assign(tps)
             ends = await consumer.end_offsets(tps)
             await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from agents.stock_projection import StockProjection
-from agents.stock_replay import Step, handle
+from agents.stock_replay import OUT_OF_ORDER, Step, handle
 from agents.stock_rules import Located
 from storage.redis import create_redis
 from streams.app import app, order_events, settings
@@ -82,6 +82,14 @@ def _read(key: str) -> Record | None:
 async def apply(command: Located) -> Step:
     """Apply one command: table writes in the order given, then its events."""
     step = handle(_read, command)
+    if step.outcome == OUT_OF_ORDER:
+        log.error(
+            "stock command at %s:%s arrived after offset %s was applied; its order is"
+            " never decided",
+            command.partition,
+            command.offset,
+            step.product["last_offset"],
+        )
     for key, value in step.writes:
         key_to_stock_record[key] = value
     for event in step.events:

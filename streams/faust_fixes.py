@@ -31,24 +31,32 @@ because each fix replaces or wraps a private method. Why each is needed:
    a rebalance) are dropped, or they would hold every later commit back; and a
    head that stays unacked while later offsets are done is logged.
 
-4. **Every assigned partition has a known head** (faust ``Consumer.perform_seek``).
+4. **Every assigned partition starts at its head** (faust ``Consumer.perform_seek``).
    Faust records no committed offset for a partition without one, and turns a
-   committed 0 into "unknown". The head is then the partition's first offset (the
-   consumer starts there, ``auto_offset_reset=earliest``), so the guard of fix 3
-   has something to compare with.
+   committed 0 into "unknown"; aiokafka's ``seek_to_committed`` does not seek such a
+   partition at all, so it stays wherever the fetcher was, which can be past
+   records fetched and thrown away while the flow was suspended (seen: 64
+   acknowledged orders at the heads of a new group's partitions). Here every
+   partition of an agent's topic is seeked to its head: the committed offset, or
+   the partition's first offset when there is none (or it was deleted), and that
+   head is what fix 3 compares with.
 
-5. **No message is dropped as "already read"** (faust ``Consumer._read_offset``).
-   Faust's fetch loop drops a fetched message whose offset is below the last one it
-   delivered on that partition ("DROPPED MESSAGE ROFF", a dev-level log). Around a
-   rebalance that record is stale: the loop, woken by the revoke, writes back the
-   offset of the message it was delivering after the revoke cleared it, and
-   records fetched before the seek to the committed offset are delivered after
-   it, so the re-fetched head of a partition was dropped while later messages went
-   through (seen in the rebalance soak: the head never decided, its commit held
-   back for good by fix 3). The filter is turned off: a message fetched again is
-   delivered again, which the at-least-once agents expect (the stock agent replays
-   it, acks are counted once), and with it goes Faust's guess of "gaps" between
-   read offsets, which only compacted or transactional source topics have.
+5. **A partition delivers exactly the records after its seek, in order** (faust
+   ``Consumer._drain_messages``). Faust runs aiokafka in a thread of its own, so a
+   batch fetched *before* the seek of a rebalance can reach the agents *after* it,
+   once the flow resumes. Seen in the rebalance soak: a worker taking over a
+   partition whose owner was killed had fetched (and, flow suspended, dropped)
+   offsets 286-401, then fetched 402; it seeked back to the committed 286, and
+   then delivered 402 before 286. The stock agent decided 402, and 305-401
+   arrived with the product already past them: taken as replays, never decided
+   (97 acknowledged orders). Faust's own filter ("DROPPED MESSAGE ROFF": drop an
+   offset below the last delivered one) does the opposite harm: it dropped the
+   re-fetched head while later records went through. Both are replaced by one
+   gate: after a seek, a partition of an agent's topic delivers only its head,
+   then head + 1, and so on; a record fetched before the seek (above or below
+   the next offset) is left out, and the fetcher, seeked to the head, reads it
+   again in its turn. Offsets of these topics are contiguous: none is compacted
+   or written in transactions.
 """
 
 from __future__ import annotations
@@ -190,22 +198,38 @@ def _report_hole(tp: TP, committed: int | None, acked: list[int]) -> None:
         _holes[tp] = (committed, -1.0)  # once per hole
 
 
-# 4. Every assigned partition has a known head.
+# 4. Every assigned partition starts at its head.
 async def _perform_seek(self: Consumer) -> None:
-    # Faust's own version, but a partition without a commit gets its first offset
-    # as its head (where ``auto_offset_reset=earliest`` starts it), and 0 stays 0.
-    committed: Mapping[Any, int | None] = await self.seek_to_committed()
-    unknown = [tp for tp, offset in committed.items() if offset is None or offset < 0]
-    firsts = await self.earliest_offsets(*unknown) if unknown else {}
+    seeked: Mapping[Any, int | None] = await self.seek_to_committed()
+    committed = {ensure_TP(tp): offset for tp, offset in seeked.items()}
     for tp, offset in committed.items():
-        known = offset is not None and offset >= 0
-        self._read_offset[ensure_TP(tp)] = offset if known else None
-        self._committed_offset[ensure_TP(tp)] = offset if known else firsts[tp]
+        self._committed_offset[tp] = offset if offset is not None and offset >= 0 else None
+    gated = {
+        tp: offset for tp, offset in committed.items() if self.app.topics.acks_enabled_for(tp.topic)
+    }
+    firsts = await self.earliest_offsets(*gated) if gated else {}
+    heads = partition_heads(gated, firsts)
+    # aiokafka seeks only partitions committed above 0; the others are seeked here.
+    unseeked = {tp: head for tp, head in heads.items() if not 0 < head == gated[tp]}
+    if unseeked:
+        await self.seek_wait(unseeked)
+    self._committed_offset.update(heads)
+    self._delivery_gate.restart(heads)  # type: ignore[attr-defined]
 
 
-# 5. No message is dropped as "already read".
+def partition_heads(committed: Mapping[TP, int | None], firsts: Mapping[TP, int]) -> dict[TP, int]:
+    """Where each partition starts: its committed offset, or its first offset when it
+    has none or the committed one no longer exists."""
+    heads = {}
+    for tp, offset in committed.items():
+        first = firsts.get(tp, 0)
+        heads[tp] = first if offset is None or offset < first else offset
+    return heads
+
+
+# 5. A partition delivers exactly the records after its seek, in order.
 class NoReadOffsets(dict[TP, int | None]):
-    """Faust's last-read offsets, always unknown: nothing is filtered, no gap guessed."""
+    """Faust's last-read offsets, always unknown: its filter is off, no gap guessed."""
 
     def __getitem__(self, tp: TP) -> None:
         return None
@@ -217,6 +241,43 @@ class NoReadOffsets(dict[TP, int | None]):
         pass
 
 
+class DeliveryGate:
+    """The next offset each partition of an agent's topic may deliver."""
+
+    def __init__(self) -> None:
+        self._next: dict[TP, int] = {}
+        self._stale: dict[TP, int] = {}
+
+    def restart(self, heads: Mapping[TP, int]) -> None:
+        """The partitions were just seeked to these heads."""
+        self._next = dict(heads)
+        self._stale = {}
+
+    def admits(self, tp: TP, offset: int) -> bool:
+        expected = self._next.get(tp)
+        if expected is None or offset == expected:
+            return True
+        if offset > expected and tp not in self._stale:
+            log.info("%s: offset %s fetched before the seek to %s, left out", tp, offset, expected)
+        self._stale[tp] = self._stale.get(tp, 0) + 1
+        return False
+
+    def delivered(self, tp: TP, offset: int) -> None:
+        if tp in self._next:
+            self._next[tp] = offset + 1
+
+
 def _consumer_init(self: Consumer, *args: Any, **kwargs: Any) -> None:
     _originals["consumer_init"](self, *args, **kwargs)
     self._read_offset = NoReadOffsets()
+    gate = self._delivery_gate = DeliveryGate()  # type: ignore[attr-defined]
+    deliver = self.callback
+
+    async def deliver_in_order(message: Any) -> None:
+        tp, offset = message.tp, message.offset
+        if gate.admits(tp, offset):
+            await deliver(message)
+            # Only once delivered: Faust cancels a delivery when a rebalance begins.
+            gate.delivered(tp, offset)
+
+    self.callback = deliver_in_order

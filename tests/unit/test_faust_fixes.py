@@ -116,12 +116,56 @@ def test_the_fixes_refuse_other_library_versions(monkeypatch: pytest.MonkeyPatch
         faust_fixes.apply()
 
 
-def test_no_fetched_message_is_dropped_as_already_read() -> None:
+def test_faust_drops_nothing_as_already_read() -> None:
     from streams.app import app
 
     read = app.consumer._read_offset
     assert isinstance(read, faust_fixes.NoReadOffsets)
     read[TOPIC_PARTITION] = 154  # what Faust's fetch loop records after delivering 154
     read.update({TOPIC_PARTITION: 153})  # and its seek
-    assert read[TOPIC_PARTITION] is None  # so 153, fetched again, is delivered again
+    assert read[TOPIC_PARTITION] is None  # so 153, fetched again, is not filtered by Faust
     assert read.pop(TOPIC_PARTITION, None) is None
+
+
+def test_a_record_fetched_before_the_seek_is_not_delivered_after_it() -> None:
+    """The soak's loss: 402, fetched before the seek to 286, was delivered first."""
+    gate = faust_fixes.DeliveryGate()
+    gate.restart({TOPIC_PARTITION: 286})
+    assert not gate.admits(TOPIC_PARTITION, 402)
+    delivered = []
+    for offset in [286, 287, 286, 289, 288, 289]:
+        if gate.admits(TOPIC_PARTITION, offset):
+            delivered.append(offset)
+            gate.delivered(TOPIC_PARTITION, offset)
+    assert delivered == [286, 287, 288, 289]
+
+
+def test_a_delivery_cut_short_by_a_rebalance_is_offered_again() -> None:
+    gate = faust_fixes.DeliveryGate()
+    gate.restart({TOPIC_PARTITION: 10})
+    assert gate.admits(TOPIC_PARTITION, 10)  # then cancelled: never marked delivered
+    assert gate.admits(TOPIC_PARTITION, 10)
+
+
+def test_partitions_the_gate_was_not_told_about_pass() -> None:
+    gate = faust_fixes.DeliveryGate()
+    gate.restart({TOPIC_PARTITION: 10})
+    changelog = TP("key_to_stock_record-changelog", 0)
+    assert gate.admits(changelog, 3) and gate.admits(changelog, 1)
+
+
+@pytest.mark.parametrize(
+    ("committed", "first", "head"),
+    [(286, 0, 286), (None, 0, 0), (None, 40, 40), (0, 0, 0), (12, 30, 30)],
+)
+def test_a_partition_starts_at_its_commit_or_at_its_first_offset(
+    committed: int | None, first: int, head: int
+) -> None:
+    heads = faust_fixes.partition_heads({TOPIC_PARTITION: committed}, {TOPIC_PARTITION: first})
+    assert heads == {TOPIC_PARTITION: head}
+
+
+def test_the_worker_consumer_delivers_through_the_gate() -> None:
+    from streams.app import app
+
+    assert app.consumer.callback.__name__ == "deliver_in_order"

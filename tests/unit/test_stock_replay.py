@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.stock_replay import REPAIRED, REPLAYED, handle
+from agents.stock_replay import OUT_OF_ORDER, REPAIRED, REPLAYED, handle
 from agents.stock_rules import Located
 from streams.records import ListProduct, ReserveOrder, RestockProduct
 from tables.stock_records import order_key, product_key
@@ -153,3 +153,18 @@ def test_a_command_whose_product_write_survived_is_not_decided_again() -> None:
     again.apply(commands[1])
     assert again.outcomes == [REPLAYED] and again.sent == []
     assert again.events[1] == clean.events[1]
+
+
+def test_a_reservation_delivered_after_a_later_command_is_reported_not_hidden() -> None:
+    """What a consumer delivering 402 before 305 did: 305 looked like a replay."""
+    commands = [
+        command(("list", 7, 5), 0),
+        command(("reserve", 7, 1, 1, 1), 1),
+        command(("reserve", 7, 2, 2, 1), 2),
+    ]
+    out_of_order = Run([], 0)
+    out_of_order.apply(commands[0])
+    out_of_order.apply(commands[2])
+    out_of_order.apply(commands[1])
+    assert out_of_order.outcomes[-1] == OUT_OF_ORDER
+    assert order_key("o-1") not in out_of_order.table

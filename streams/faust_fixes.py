@@ -41,7 +41,7 @@ because each fix replaces or wraps a private method. Why each is needed:
    the partition's first offset when there is none (or it was deleted), and that
    head is what fix 3 compares with.
 
-5. **A partition delivers exactly the records after its seek, in order** (faust
+5. **Nothing fetched before a seek is delivered after it** (faust
    ``Consumer._drain_messages``). Faust runs aiokafka in a thread of its own, so a
    batch fetched *before* the seek of a rebalance can reach the agents *after* it,
    once the flow resumes. Seen in the rebalance soak: a worker taking over a
@@ -51,12 +51,13 @@ because each fix replaces or wraps a private method. Why each is needed:
    arrived with the product already past them: taken as replays, never decided
    (97 acknowledged orders). Faust's own filter ("DROPPED MESSAGE ROFF": drop an
    offset below the last delivered one) does the opposite harm: it dropped the
-   re-fetched head while later records went through. Both are replaced by one
-   gate: after a seek, a partition of an agent's topic delivers only its head,
-   then head + 1, and so on; a record fetched before the seek (above or below
-   the next offset) is left out, and the fetcher, seeked to the head, reads it
-   again in its turn. Offsets of these topics are contiguous: none is compacted
-   or written in transactions.
+   re-fetched head while later records went through. Both give way to one rule:
+   every time a partition's position is set (a seek, a reset, a new assignment)
+   its *position epoch* goes up, in the consumer's thread; each fetched batch
+   carries the epochs it was fetched under, taken in that thread the moment the
+   records left the fetcher; a record whose partition's epoch has moved since is
+   not delivered. Nothing is lost by it: the position was set at or below it, so
+   the fetcher reads it again, after the seek, in order.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from collections.abc import Mapping
 from importlib.metadata import version
 from typing import Any
 
+from aiokafka.consumer.subscription_state import Assignment, TopicPartitionState
 from faust.transport.consumer import Consumer, ensure_TP
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
@@ -105,6 +107,14 @@ def apply() -> None:
     Consumer._new_offset = _new_offset  # type: ignore[method-assign]
     Consumer.perform_seek = _perform_seek  # type: ignore[method-assign]
     Consumer.__init__ = _consumer_init  # type: ignore[method-assign]
+    _originals["assignment_init"] = Assignment.__init__
+    _originals["fetch_records"] = AIOKafkaConsumerThread._fetch_records
+    _originals["wait_next_records"] = Consumer._wait_next_records
+    Assignment.__init__ = _assignment_init
+    for name in ("seek", "reset_to", "await_reset"):
+        setattr(TopicPartitionState, name, _setting_position(name))
+    AIOKafkaConsumerThread._fetch_records = _fetch_records  # type: ignore[method-assign]
+    Consumer._wait_next_records = _wait_next_records  # type: ignore[method-assign]
 
 
 # 1. Queues kept on a repeated resume.
@@ -214,7 +224,6 @@ async def _perform_seek(self: Consumer) -> None:
     if unseeked:
         await self.seek_wait(unseeked)
     self._committed_offset.update(heads)
-    self._delivery_gate.restart(heads)  # type: ignore[attr-defined]
 
 
 def partition_heads(committed: Mapping[TP, int | None], firsts: Mapping[TP, int]) -> dict[TP, int]:
@@ -227,7 +236,7 @@ def partition_heads(committed: Mapping[TP, int | None], firsts: Mapping[TP, int]
     return heads
 
 
-# 5. A partition delivers exactly the records after its seek, in order.
+# 5. Nothing fetched before a seek is delivered after it.
 class NoReadOffsets(dict[TP, int | None]):
     """Faust's last-read offsets, always unknown: its filter is off, no gap guessed."""
 
@@ -241,43 +250,82 @@ class NoReadOffsets(dict[TP, int | None]):
         pass
 
 
-class DeliveryGate:
-    """The next offset each partition of an agent's topic may deliver."""
+# How many times each partition's position was set other than by reading on. Written
+# in the consumer's thread only; read by the event loop (one dict lookup, atomic).
+_position_epochs: dict[tuple[str, int], int] = {}
 
-    def __init__(self) -> None:
-        self._next: dict[TP, int] = {}
-        self._stale: dict[TP, int] = {}
 
-    def restart(self, heads: Mapping[TP, int]) -> None:
-        """The partitions were just seeked to these heads."""
-        self._next = dict(heads)
-        self._stale = {}
+def position_epoch(tp: tuple[str, int]) -> int:
+    return _position_epochs.get((tp[0], tp[1]), 0)
 
-    def admits(self, tp: TP, offset: int) -> bool:
-        expected = self._next.get(tp)
-        if expected is None or offset == expected:
-            return True
-        if offset > expected and tp not in self._stale:
-            log.info("%s: offset %s fetched before the seek to %s, left out", tp, offset, expected)
-        self._stale[tp] = self._stale.get(tp, 0) + 1
-        return False
 
-    def delivered(self, tp: TP, offset: int) -> None:
-        if tp in self._next:
-            self._next[tp] = offset + 1
+def _position_set(tp: tuple[str, int] | None) -> None:
+    if tp is not None:
+        key = (tp[0], tp[1])
+        _position_epochs[key] = _position_epochs.get(key, 0) + 1
+
+
+def _assignment_init(self: Assignment, topic_partitions: Any) -> None:
+    _originals["assignment_init"](self, topic_partitions)
+    for tp, state in self._tp_state.items():
+        state._partition = tp  # TopicPartitionState does not know its partition
+        _position_set(tp)
+
+
+def _setting_position(name: str) -> Any:
+    original = getattr(TopicPartitionState, name)
+    _originals[f"state_{name}"] = original
+
+    def set_position(self: TopicPartitionState, *args: Any) -> None:
+        original(self, *args)
+        _position_set(getattr(self, "_partition", None))
+
+    return set_position
+
+
+class FetchedRecords(dict[Any, Any]):
+    """A fetched batch, with each partition's position epoch when it was fetched."""
+
+    epochs: dict[tuple[str, int], int]
+
+
+async def _fetch_records(self: AIOKafkaConsumerThread, *args: Any, **kwargs: Any) -> Any:
+    records = await _originals["fetch_records"](self, *args, **kwargs)
+    # No await between the fetcher handing the records out and this line: no seek
+    # can come in between.
+    fetched = FetchedRecords(records)
+    fetched.epochs = {(tp[0], tp[1]): position_epoch(tp) for tp in records}
+    return fetched
+
+
+async def _wait_next_records(self: Consumer, timeout: float) -> Any:
+    records, active_partitions = await _originals["wait_next_records"](self, timeout)
+    # Faust's fetch loop delivers one batch at a time: the messages it delivers next
+    # are this batch's.
+    self._fetched_epochs = getattr(records, "epochs", {})  # type: ignore[attr-defined]
+    return records, active_partitions
+
+
+def fetched_before_a_seek(fetched_epochs: Mapping[tuple[str, int], int], tp: TP) -> bool:
+    fetched = fetched_epochs.get((tp[0], tp[1]))
+    return fetched is not None and fetched != position_epoch(tp)
 
 
 def _consumer_init(self: Consumer, *args: Any, **kwargs: Any) -> None:
     _originals["consumer_init"](self, *args, **kwargs)
     self._read_offset = NoReadOffsets()
-    gate = self._delivery_gate = DeliveryGate()  # type: ignore[attr-defined]
+    self._fetched_epochs = {}  # type: ignore[attr-defined]
     deliver = self.callback
+    stale_since_seek: dict[TP, int] = {}
 
-    async def deliver_in_order(message: Any) -> None:
-        tp, offset = message.tp, message.offset
-        if gate.admits(tp, offset):
-            await deliver(message)
-            # Only once delivered: Faust cancels a delivery when a rebalance begins.
-            gate.delivered(tp, offset)
+    async def deliver_unless_stale(message: Any) -> None:
+        tp = message.tp
+        if fetched_before_a_seek(self._fetched_epochs, tp):  # type: ignore[attr-defined]
+            if tp not in stale_since_seek:
+                log.info("%s: offset %s was fetched before a seek; read again", tp, message.offset)
+            stale_since_seek[tp] = position_epoch(tp)
+            return
+        stale_since_seek.pop(tp, None)
+        await deliver(message)
 
-    self.callback = deliver_in_order
+    self.callback = deliver_unless_stale

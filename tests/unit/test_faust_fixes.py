@@ -6,7 +6,8 @@ import inspect
 from collections import defaultdict
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.consumer.subscription_state import Assignment, TopicPartitionState
 from faust.types import TP
 from intervaltree import IntervalTree
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
@@ -127,31 +128,52 @@ def test_faust_drops_nothing_as_already_read() -> None:
     assert read.pop(TOPIC_PARTITION, None) is None
 
 
-def test_a_record_fetched_before_the_seek_is_not_delivered_after_it() -> None:
+def _assigned(tp: TP) -> TopicPartitionState:
+    """A partition as aiokafka's consumer holds it after an assignment."""
+    state: TopicPartitionState = Assignment([TopicPartition(tp.topic, tp.partition)]).state_value(
+        TopicPartition(tp.topic, tp.partition)
+    )
+    return state
+
+
+async def test_a_batch_fetched_before_a_seek_is_not_delivered_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The soak's loss: 402, fetched before the seek to 286, was delivered first."""
-    gate = faust_fixes.DeliveryGate()
-    gate.restart({TOPIC_PARTITION: 286})
-    assert not gate.admits(TOPIC_PARTITION, 402)
-    delivered = []
-    for offset in [286, 287, 286, 289, 288, 289]:
-        if gate.admits(TOPIC_PARTITION, offset):
-            delivered.append(offset)
-            gate.delivered(TOPIC_PARTITION, offset)
-    assert delivered == [286, 287, 288, 289]
+    faust_fixes.apply()
+    tp = TP("seek-test-commands", 5)
+    state = _assigned(tp)
+    state.reset_to(300)  # the fetcher's own start; then it reads on to 402
+
+    async def fetched(*args: object, **kwargs: object) -> dict[TP, list[int]]:
+        return {tp: [402]}
+
+    monkeypatch.setitem(faust_fixes._originals, "fetch_records", fetched)
+    batch = await faust_fixes._fetch_records(None)  # type: ignore[arg-type]
+    assert not faust_fixes.fetched_before_a_seek(batch.epochs, tp)
+    state.seek(286)  # the rebalance's seek to the committed offset
+    assert faust_fixes.fetched_before_a_seek(batch.epochs, tp)
+    after = await faust_fixes._fetch_records(None)  # type: ignore[arg-type]
+    assert not faust_fixes.fetched_before_a_seek(after.epochs, tp)
 
 
-def test_a_delivery_cut_short_by_a_rebalance_is_offered_again() -> None:
-    gate = faust_fixes.DeliveryGate()
-    gate.restart({TOPIC_PARTITION: 10})
-    assert gate.admits(TOPIC_PARTITION, 10)  # then cancelled: never marked delivered
-    assert gate.admits(TOPIC_PARTITION, 10)
+async def test_reading_on_keeps_a_batch_deliverable_and_other_partitions_are_unaffected() -> None:
+    faust_fixes.apply()
+    tp, other = TP("seek-test-events", 0), TP("seek-test-events", 1)
+    state = _assigned(tp)
+    state.reset_to(10)
+    epochs = {(tp.topic, tp.partition): faust_fixes.position_epoch(tp)}
+    state.consumed_to(20)  # the fetcher handing records out moves the position on
+    assert not faust_fixes.fetched_before_a_seek(epochs, tp)
+    assert not faust_fixes.fetched_before_a_seek(epochs, other)  # not in the batch
+    _assigned(tp)  # a new assignment of the partition (a rebalance)
+    assert faust_fixes.fetched_before_a_seek(epochs, tp)
 
 
-def test_partitions_the_gate_was_not_told_about_pass() -> None:
-    gate = faust_fixes.DeliveryGate()
-    gate.restart({TOPIC_PARTITION: 10})
-    changelog = TP("key_to_stock_record-changelog", 0)
-    assert gate.admits(changelog, 3) and gate.admits(changelog, 1)
+def test_the_worker_consumer_delivers_only_what_was_fetched_since_the_last_seek() -> None:
+    from streams.app import app
+
+    assert app.consumer.callback.__name__ == "deliver_unless_stale"
 
 
 @pytest.mark.parametrize(
@@ -163,9 +185,3 @@ def test_a_partition_starts_at_its_commit_or_at_its_first_offset(
 ) -> None:
     heads = faust_fixes.partition_heads({TOPIC_PARTITION: committed}, {TOPIC_PARTITION: first})
     assert heads == {TOPIC_PARTITION: head}
-
-
-def test_the_worker_consumer_delivers_through_the_gate() -> None:
-    from streams.app import app
-
-    assert app.consumer.callback.__name__ == "deliver_in_order"

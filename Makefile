@@ -112,7 +112,7 @@ REBALANCE_TESTS ?= joins
 rebalance-soak: services
 	@failed=0; for round in $$(seq $(REBALANCE_ROUNDS)); do \
 	  echo "round $$round of $(REBALANCE_ROUNDS)"; \
-	  .venv/bin/pytest -q -s -p no:cacheprovider -m "faults or soak" tests/faults/test_rebalance.py \
+	  .venv/bin/pytest -q -s -p no:cacheprovider tests/faults/test_rebalance.py \
 	    -k '$(REBALANCE_TESTS)' 2>&1 | grep -E '^FAULT|passed|failed|Error'; \
 	  [ $${PIPESTATUS[0]} -eq 0 ] || failed=$$((failed + 1)); \
 	done; \

@@ -7,6 +7,7 @@ instances and load generators next to each other.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,10 +19,22 @@ from pathlib import Path
 VENV_BIN = Path(sys.executable).parent
 
 
+# Below Linux's ephemeral range (32768-60999): the kernel never gives these to an
+# outgoing connection, so a server stopped and started again on its port finds it free
+# (seen: a saga worker restarted by a test found its port taken by a Kafka client).
+SERVER_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    for _ in range(200):
+        port = random.choice(SERVER_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {SERVER_PORTS}")
 
 
 class ManagedProcess:

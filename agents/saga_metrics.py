@@ -10,6 +10,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from agents.worker_metrics import worker_registry
 from streams.metrics import DELAY_BUCKETS
 
+# The MySQL tables the saga worker writes (agents/persist_orders.py, persist_payments.py).
+TABLES = ("orders", "payments")
+
 
 class SagaMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -62,6 +65,15 @@ class SagaMetrics:
             "Writes of order statuses to Redis that failed and were retried",
             registry=registry,
         )
+        # Every label value known in advance, so each series exists (at 0) from the start.
+        for operation in ("CHARGE", "REFUND"):
+            for status in ("SUCCEEDED", "FAILED"):
+                self.payments.labels(operation, status)
+        for table in TABLES:
+            self.persisted_batches.labels(table)
+            self.persisted_rows.labels(table)
+        for work in (*TABLES, "charge", "refund"):
+            self.mysql_retries.labels(work)
 
 
 @functools.cache

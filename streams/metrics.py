@@ -55,6 +55,8 @@ class StockMetrics:
             ["result"],
             registry=registry,
         )
+        for result in ("ok", "failed"):
+            self.projection_flushes.labels(result)
         self.projection_lag = Gauge(
             "flashsale_stock_projection_pending",
             "Products whose latest counters are not yet in Redis",

@@ -66,8 +66,14 @@ class ConsumerLag(Collector):
         changelogs = set(self.worker.tables.changelog_topics)
         lags = []
         for tp in sorted(owned):
+            if tp.topic in changelogs:
+                continue
             committed = consumer._committed_offset.get(tp)
-            highwater = consumer.highwater(tp) if tp.topic not in changelogs else None
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:  # revoked since assignment() was read: left out
+                continue
+            # Unknown until the first fetch of the partition, or before its first seek.
             if highwater is not None and committed is not None:
                 lags.append((tp.topic, tp.partition, max(highwater - committed, 0)))
         return lags

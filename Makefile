@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 # make run / make up default to the dev environment (fixed dev JWT secret, dev admin).
 DEV_ENV := FLASHSALE_ENV=$${FLASHSALE_ENV:-dev}
 
-.PHONY: install run up down services test lint unit integration stack-check clean
+.PHONY: install run up down services observe test lint unit integration stack-check clean
 
 install: .venv/.installed
 
@@ -29,6 +29,11 @@ down:
 
 services: install
 	$(PY) -m ops.stack services
+
+# Only Prometheus (make up starts it too), scraping the processes make up starts;
+# run it again after changing FLASHSALE_WORKERS or the rules: it reloads them.
+observe: install
+	$(PY) -m ops.stack observe
 
 lint: install
 	.venv/bin/ruff check .

@@ -29,6 +29,7 @@ from agents.payment_requests import (
     payment_request,
     settle_command,
 )
+from agents.saga_metrics import count_mysql_retry, saga_metrics
 from storage.payment_gateway import GatewayResult, PaymentGateway
 from streams.app import payment_events, settings, stock_commands
 from streams.topics import product_key
@@ -39,7 +40,10 @@ Settled = list[tuple[PaymentRequest, GatewayResult]]
 @functools.cache
 def _gateway() -> PaymentGateway:
     return PaymentGateway(
-        gateway_database(), settings.payment_failure_rate, settings.payment_latency_ms
+        gateway_database(),
+        settings.payment_failure_rate,
+        settings.payment_latency_ms,
+        on_retry=count_mysql_retry,
     )
 
 
@@ -50,6 +54,7 @@ async def _settle_order(requests: Sequence[PaymentRequest]) -> Settled:
 async def _publish(settled: Sequence[Settled]) -> None:
     for pairs in settled:
         for request, result in pairs:
+            saga_metrics().payments.labels(result.operation, result.status).inc()
             await payment_events.send(
                 key=request.order_id.encode(), value=payment_event(request, result)
             )

@@ -10,10 +10,12 @@ agent catches up.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from agents.clients import persistence_database
+from agents.saga_metrics import count_mysql_retry, saga_metrics
 from storage.mysql import Cursor
 from storage.retrying import run_until_done
 
@@ -28,10 +30,22 @@ async def write_rows(
     values: Iterable[Mapping[str, Any]], to_row: ToRow, write: Write, what: str
 ) -> None:
     """Write ``to_row`` of every value with ``write(cursor, rows=...)``, until done."""
+    values = list(values)
     rows = [row for value in values if (row := to_row(value)) is not None]
     if rows:
         work: Callable[[Cursor], Any] = functools.partial(write, rows=rows)
-        await run_until_done(persistence_database(), work, what)
+        metrics = saga_metrics()
+        await run_until_done(persistence_database(), work, what, count_mysql_retry)
+        metrics.persisted_batches.labels(what).inc()
+        metrics.persisted_rows.labels(what).inc(len(rows))
+        oldest = min(event_time(value) for value in values)
+        metrics.persistence_delay.labels(what).observe(max(time.time() - oldest, 0.0))
+
+
+def event_time(value: Mapping[str, Any]) -> float:
+    """When an event happened: an order event's ``updated_at`` (its command's time),
+    a payment event's ``at``."""
+    return float(value.get("updated_at") or value.get("at") or time.time())
 
 
 async def persist_batches(stream: Any, to_row: ToRow, write: Write, what: str) -> None:

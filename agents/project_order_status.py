@@ -16,6 +16,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from agents.clients import redis_client
+from agents.saga_metrics import saga_metrics
 from storage import order_projection
 from streams.app import settings
 
@@ -36,8 +37,10 @@ async def _write_until_done(orders: list[dict[str, Any]]) -> None:
     while True:
         try:
             await order_projection.write_orders(redis_client(), settings, orders)
+            saga_metrics().projected_batches.inc()
             return
         except (RedisError, OSError) as exc:
+            saga_metrics().projection_retries.inc()
             log.warning("Redis unavailable (%s); retrying in %.1fs", exc, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

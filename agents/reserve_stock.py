@@ -17,15 +17,17 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from agents.stock_gauges import ProductStock
 from agents.stock_projection import StockProjection
 from agents.stock_replay import OUT_OF_ORDER, Step, handle
 from agents.stock_rules import Located
+from agents.worker_metrics import worker_registry
 from storage.redis import create_redis
 from streams.app import app, order_events, settings
 from streams.metrics import StockMetrics
@@ -49,7 +51,7 @@ raw_stock_commands = app.topic(
 
 @functools.cache
 def stock_metrics() -> StockMetrics:
-    return StockMetrics(CollectorRegistry())
+    return StockMetrics(worker_registry())
 
 
 @functools.cache
@@ -95,7 +97,9 @@ async def apply(command: Located) -> Step:
     for event in step.events:
         await order_events.send(key=message_key(event["product_id"]), value=event)
     stock_projection().note(step.product)
-    stock_metrics().commands.labels(step.outcome).inc()
+    metrics = stock_metrics()
+    metrics.commands.labels(step.outcome).inc()
+    metrics.command_delay.observe(time.time() - command.body.at)
     return step
 
 
@@ -116,6 +120,17 @@ def product_records() -> list[Record]:
     """The product records of this worker's active partitions (decodes only those)."""
     store = key_to_stock_record.data
     return [store[key] for key in list(store.keys()) if key.startswith(PRODUCT_PREFIX)]
+
+
+worker_registry().register(
+    ProductStock(
+        app,
+        raw_stock_commands.get_topic_name(),
+        settings.partitions,
+        lambda: stock_projection().products(),
+        _read,
+    )
+)
 
 
 @app.task

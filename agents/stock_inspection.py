@@ -3,7 +3,7 @@
 Each worker serves, on its Faust web port (6066 + N - 1):
 
 - ``GET /stock/``: the product records of the partitions it owns, as JSON;
-- ``GET /metrics``: its Prometheus metrics (streams/metrics.py).
+- ``GET /metrics``: its Prometheus metrics (agents/worker_metrics.py, docs/metrics.md).
 
 ``faust -A streams.app stock`` asks every worker (FLASHSALE_WORKERS of them, or
 the ``--url``s given) and prints product, remaining, held, sold and stock.
@@ -18,9 +18,8 @@ from typing import Any
 import aiohttp
 from faust.cli import option
 from faust.web import Request, Response, View
-from prometheus_client import generate_latest
 
-from agents.reserve_stock import product_records, stock_metrics
+from agents.reserve_stock import product_records
 from streams.app import app, settings
 from tables.stock_records import Record, stock_summary
 
@@ -31,12 +30,6 @@ HEADERS = ["product", "remaining", "held", "sold", "stock", "listed", "offset"]
 async def stock_table(web: View, request: Request) -> Response:
     rows = sorted((stock_summary(r) for r in product_records()), key=lambda r: r["product_id"])
     return web.json({"products": rows})
-
-
-@app.page("/metrics")
-async def stock_worker_metrics(web: View, request: Request) -> Response:
-    text = generate_latest(stock_metrics().registry).decode()
-    return web.text(text, content_type="text/plain; version=0.0.4")
 
 
 def worker_urls() -> list[str]:

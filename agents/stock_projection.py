@@ -74,6 +74,10 @@ class StockProjection:
         if previous == 0 and product["remaining"] > 0:
             self._wake.set()  # buyers are being refused at the API: tell it now
 
+    def products(self) -> list[int]:
+        """Every product noted since the worker started (its partitions' at start)."""
+        return list(self._remaining)
+
     async def flush(self) -> int:
         """Write everything noted so far (how many products); on failure keep it."""
         if not self._pending:

@@ -26,7 +26,7 @@ from api.keys import (
     SETTINGS,
 )
 from api.members import setup_member_routes
-from api.metrics import ApiMetrics
+from api.metrics import ApiMetrics, metrics_middleware
 from api.openapi import setup_openapi_routes
 from api.orders import setup_order_routes
 from api.outcomes import OutcomeListener
@@ -45,7 +45,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[DATABASE] = Database(settings.mysql_url)
     app[REDIS] = create_redis(settings.redis_url)
-    app[PRODUCER] = CommandProducer(settings.kafka_bootstrap)
+    app[PRODUCER] = CommandProducer(settings.kafka_bootstrap, on_sent=app[METRICS].produced)
     app[LISTENER] = OutcomeListener(settings.kafka_bootstrap, ORDER_EVENTS.name(settings))
     app[LISTENER].start()
     yield
@@ -61,10 +61,15 @@ async def _schema(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    registry = registry if registry is not None else CollectorRegistry()
+    metrics = ApiMetrics(registry)
+    app = web.Application(
+        middlewares=[metrics_middleware(metrics), error_middleware],
+        client_max_size=MAX_BODY_BYTES,
+    )
     app[SETTINGS] = settings
-    app[REGISTRY] = registry if registry is not None else CollectorRegistry()
-    app[METRICS] = ApiMetrics(app[REGISTRY])
+    app[REGISTRY] = registry
+    app[METRICS] = metrics
     app[RECENT_PRODUCTS] = RecentProducts()
     app.cleanup_ctx.append(_clients)
     app.cleanup_ctx.append(_schema)

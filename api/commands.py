@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
 
 from api.errors import unavailable
 from api.kafka import KafkaUnavailable
-from api.keys import LISTENER, PRODUCER, REDIS, SETTINGS
+from api.keys import LISTENER, METRICS, PRODUCER, REDIS, SETTINGS
 from api.outcomes import Predicate
 from storage import order_projection
 from streams.topics import STOCK_COMMANDS, product_key
@@ -34,6 +35,7 @@ async def send_command(
     app = request.app
     listener = app[LISTENER]
     outcome = listener.expect(command.order_id, until) if wait else None
+    produced_at = time.perf_counter()
     try:
         await app[PRODUCER].send(
             STOCK_COMMANDS.name(app[SETTINGS]), product_key(command.product_id), command.dumps()
@@ -48,7 +50,10 @@ async def send_command(
         event = await asyncio.wait_for(outcome, wait)
     except TimeoutError:
         listener.forget(command.order_id, outcome)
+        app[METRICS].decision_waits_expired.labels(type(command).__name__).inc()
         return None
+    seconds = time.perf_counter() - produced_at
+    app[METRICS].decision_seconds.labels(type(command).__name__).observe(seconds)
     await _project(request, event)
     return event
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -24,8 +26,13 @@ class KafkaUnavailable(Exception):
 
 
 class CommandProducer:
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(
+        self, bootstrap: str, on_sent: Callable[[float, bool], None] | None = None
+    ) -> None:
+        """``on_sent(seconds, ok)`` is told how long each send took and whether Kafka
+        acknowledged it (the API's produce-latency metric)."""
         self._bootstrap = bootstrap
+        self._on_sent = on_sent
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
         self._stopping: set[asyncio.Task[None]] = set()
@@ -52,6 +59,7 @@ class CommandProducer:
 
     async def send(self, topic: str, key: bytes, value: bytes) -> None:
         producer = None
+        began = time.perf_counter()
         try:
             producer = await self._started()
             await asyncio.wait_for(
@@ -60,7 +68,13 @@ class CommandProducer:
         except (KafkaError, OSError, TimeoutError) as exc:
             if producer is not None:
                 self._discard(producer)
+            self._report(began, ok=False)
             raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
+        self._report(began, ok=True)
+
+    def _report(self, began: float, ok: bool) -> None:
+        if self._on_sent is not None:
+            self._on_sent(time.perf_counter() - began, ok)
 
     def _discard(self, producer: AIOKafkaProducer) -> None:
         """Replace a producer that failed a send; the next send starts a new one.

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ops import processes, readiness, services
+from ops import monitoring, processes, readiness, services
+from ops.monitoring import Target
 from ops.processes import ProcessSpec
 from ops.worker_command import worker_argv
 from streams.settings import Settings, SettingsError
@@ -60,8 +61,24 @@ def app_specs(settings: Settings) -> list[ProcessSpec]:
     return [*workers, saga_spec(settings), api_spec(settings)]
 
 
+# Prometheus's job of each kind of process: a worker by its role, else the API.
+SCRAPE_JOBS = {"stock": "flashsale-worker", "saga": "flashsale-saga", "": "flashsale-api"}
+
+
+def scrape_targets(settings: Settings) -> list[Target]:
+    """What Prometheus scrapes: every process ``make up`` starts, by kind."""
+    targets = []
+    for spec in app_specs(settings):
+        assert spec.port is not None
+        role = (spec.env or {}).get("FLASHSALE_WORKER_ROLE", "")
+        targets.append(Target(SCRAPE_JOBS[role], spec.name, spec.port))
+    return targets
+
+
 def bring_up_services(settings: Settings) -> list[str]:
-    """Kafka, MariaDB and Redis, the schema and the topics; the names it started."""
+    """Kafka, MariaDB and Redis, the schema and the topics; the names it started.
+    Prometheus is installed here too (its ``promtool`` checks the rules in the tests)."""
+    monitoring.ensure_installed()
     started = []
     if services.ensure_server(services.kafka_spec(), services.prepare_kafka, timeout=90):
         started.append("kafka")
@@ -129,9 +146,16 @@ def up(settings: Settings, with_app: bool = True) -> list[str]:
     if with_app:
         started += bring_up_app(settings)
         print(readiness.wait_until_ready(settings, READY_TIMEOUT_SECONDS))
+        started += observe(settings)
     elapsed = time.monotonic() - began
     print(f"stack up in {elapsed:.1f}s (started: {', '.join(started) or 'nothing, all running'})")
     return started
+
+
+def observe(settings: Settings) -> list[str]:
+    """Prometheus, scraping the processes of this stack (reloaded if they changed)."""
+    started = monitoring.ensure_prometheus(scrape_targets(settings))
+    return ["prometheus"] if started else []
 
 
 def known_specs(settings: Settings) -> dict[str, ProcessSpec]:
@@ -143,6 +167,7 @@ def known_specs(settings: Settings) -> dict[str, ProcessSpec]:
         number = stale.stem.removeprefix("worker-")
         if number.isdigit():
             specs.setdefault(stale.stem, worker_spec(settings, int(number)))
+    specs["prometheus"] = monitoring.stack_spec()
     specs["kafka"] = services.kafka_spec()
     specs["mariadb"] = services.mariadb_spec()
     specs["redis"] = services.redis_spec()
@@ -175,6 +200,7 @@ def run(settings: Settings) -> None:
     for n in range(1, settings.workers + 1):
         print(f"worker-{n}: http://127.0.0.1:{settings.worker_web_port(n)}/")
     print(f"{SAGA_NAME}:  http://127.0.0.1:{settings.saga_web_port()}/")
+    print(f"Prometheus: http://127.0.0.1:{monitoring.PROMETHEUS_PORT}/  (docs/metrics.md)")
     print("logs in .run/*.log; Ctrl-C stops what this run started")
     stopping = False
 
@@ -194,6 +220,7 @@ COMMANDS: dict[str, Callable[[Settings], object]] = {
     "down": down,
     "run": run,
     "services": lambda s: up(s, with_app=False),
+    "observe": observe,
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ops import processes, stack
+from ops import monitoring, processes, stack
 from ops.processes import ProcessSpec
 from streams.settings import Settings
 
@@ -52,7 +52,8 @@ def _check_down(specs: list[ProcessSpec]) -> list[str]:
 
 def main() -> int:
     settings = Settings.from_env()
-    app = stack.app_specs(settings)
+    # Prometheus is part of what `make up` starts and `make down` stops.
+    app = [*stack.app_specs(settings), monitoring.stack_spec()]
     servers = [s for name, s in stack.known_specs(settings).items() if name in stack.SERVERS]
     app_was_up = any(_ours(spec) for spec in app)
     servers_were_up = any(_ours(spec) for spec in servers)

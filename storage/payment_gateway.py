@@ -106,6 +106,7 @@ class PaymentGateway:
         failure_rate: float,
         latency_ms: int,
         clock: Callable[[], float] = time.time,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self.db, self.failure_rate, self.latency_ms, self.clock = (
             db,
@@ -113,6 +114,7 @@ class PaymentGateway:
             latency_ms,
             clock,
         )
+        self.on_retry = on_retry  # told of each failed MySQL attempt (a metric)
 
     async def call(self, operation: str, order_id: str, amount: int) -> GatewayResult:
         """Charge or refund (``operation``) the order; idempotent."""
@@ -124,8 +126,11 @@ class PaymentGateway:
         if operation == CHARGE:
             status = FAILED if declines(order_id, self.failure_rate) else SUCCEEDED
             return await run_until_done(
-                self.db, lambda cur: record_charge(cur, order_id, amount, status, at), "charge"
+                self.db,
+                lambda cur: record_charge(cur, order_id, amount, status, at),
+                "charge",
+                self.on_retry,
             )
         return await run_until_done(
-            self.db, lambda cur: record_refund(cur, order_id, amount, at), "refund"
+            self.db, lambda cur: record_refund(cur, order_id, amount, at), "refund", self.on_retry
         )

@@ -29,8 +29,14 @@ def next_backoff(current: float) -> float:
     return min(current * 2, MAX_BACKOFF_SECONDS)
 
 
-async def run_until_done(db: Database, work: Callable[[Cursor], T], what: str) -> T:
-    """``await db.run(work)``, retried with back-off until it succeeds."""
+async def run_until_done(
+    db: Database,
+    work: Callable[[Cursor], T],
+    what: str,
+    on_retry: Callable[[str], None] | None = None,
+) -> T:
+    """``await db.run(work)``, retried with back-off until it succeeds; ``on_retry(what)``
+    is told of every failed attempt (the workers count them)."""
     backoff = FIRST_BACKOFF_SECONDS
     failures = 0
     while True:
@@ -38,6 +44,8 @@ async def run_until_done(db: Database, work: Callable[[Cursor], T], what: str) -
             result = await db.run(work)
         except (pymysql.MySQLError, OSError) as exc:
             failures += 1
+            if on_retry is not None:
+                on_retry(what)
             if failures & (failures - 1) == 0:  # 1, 2, 4, 8...: an outage is not a log flood
                 log.log(
                     _level(exc), "%s: MySQL failed %d time(s) (%s); retrying", what, failures, exc

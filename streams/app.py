@@ -27,12 +27,18 @@ from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS
 # What each role's worker imports (and so runs); the modules of one role never
 # import those of the other.
 ROLE_MODULES = {
-    "stock": ["agents.reserve_stock", "agents.stock_inspection", "agents.readiness", "tables"],
+    "stock": [
+        "agents.reserve_stock",
+        "agents.stock_inspection",
+        "agents.worker_metrics",
+        "agents.readiness",
+        "tables",
+    ],
     "saga": [
         "agents.follow_order_events",
         "agents.persist_payments",
         "agents.expire_holds",
-        "agents.saga_inspection",
+        "agents.worker_metrics",
         "agents.readiness",
     ],
 }

@@ -8,6 +8,7 @@ dropped here. ``make test`` has already started Kafka, MariaDB and Redis.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -41,17 +42,17 @@ def _mysql_url_for(base: Settings, database: str) -> str:
     return f"{prefix}/{database}"
 
 
-@pytest.fixture
-def fresh_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+@contextlib.contextmanager
+def fresh_namespace(base: Settings, data_dir: Path) -> Iterator[Settings]:
     """Settings with a fresh app id, database and data dir; the database is dropped after."""
     tag = uuid.uuid4().hex[:10]
-    config = MySQLConfig.from_url(base_settings.mysql_url)
+    config = MySQLConfig.from_url(base.mysql_url)
     database = f"{config.database}_t{tag}"
     settings = dataclasses.replace(
-        base_settings,
+        base,
         app_id=f"t{tag}",
-        mysql_url=_mysql_url_for(base_settings, database),
-        data_dir=str(tmp_path),
+        mysql_url=_mysql_url_for(base, database),
+        data_dir=str(data_dir),
         partitions=4,
         api_port=free_port(),
         admin_email="admin@example.com",
@@ -71,6 +72,13 @@ def fresh_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Settings
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
         conn.close()
+
+
+@pytest.fixture
+def fresh_settings(base_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """Settings with a fresh app id, database and data dir (``fresh_namespace``)."""
+    with fresh_namespace(base_settings, tmp_path) as settings:
+        yield settings
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ops import monitoring, stack
 from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,3 +117,37 @@ def test_prometheus_scrapes_the_api_and_the_worker() -> None:
         for target in static["targets"]
     }
     assert {"127.0.0.1:8080", "127.0.0.1:6066", "127.0.0.1:6166"} <= targets
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> host path of a service's bind mounts."""
+    pairs = (str(volume).split(":")[:2] for volume in service.get("volumes", []))
+    return {inside: host for host, inside in pairs if host.startswith("./")}
+
+
+def test_prometheus_has_make_ups_jobs_and_the_rules(compose: dict[str, Any]) -> None:
+    config = yaml.safe_load((ROOT / "ops" / "prometheus.yml").read_text())
+    mounts = _mounts(_service(compose, "prometheus"))
+    assert [mounts[path] for path in config["rule_files"]] == ["./ops/prometheus/rules.yml"]
+    generated = monitoring.scrape_config(stack.scrape_targets(Settings()))
+    jobs = {job["job_name"]: job["static_configs"] for job in config["scrape_configs"]}
+    assert jobs == {job["job_name"]: job["static_configs"] for job in generated["scrape_configs"]}
+
+
+def test_grafana_provisions_the_dashboard_on_the_provisioned_prometheus(
+    compose: dict[str, Any],
+) -> None:
+    mounts = _mounts(_service(compose, "grafana"))
+    assert mounts["/etc/grafana/provisioning"] == "./ops/grafana/provisioning"
+    provisioning = ROOT / "ops" / "grafana" / "provisioning"
+    providers = yaml.safe_load((provisioning / "dashboards" / "flashsale.yml").read_text())
+    (path,) = [provider["options"]["path"] for provider in providers["providers"]]
+    assert mounts[path] == "./ops/grafana/dashboards"
+    sources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    (source,) = sources["datasources"]
+    dashboard = json.loads((ROOT / "ops" / "grafana" / "dashboards" / "flashsale.json").read_text())
+    assert dashboard["panels"]
+    for panel in dashboard["panels"]:
+        assert panel["targets"], panel["title"]
+        for item in (panel, *panel["targets"]):
+            assert item["datasource"] == {"type": "prometheus", "uid": source["uid"]}

@@ -109,4 +109,4 @@ def test_workers_of_an_earlier_larger_stack_are_still_stopped(run_dir: Path) -> 
     (run_dir / "worker-x.pid").write_text("1\n")
     names = list(stack.known_specs(Settings.from_env({}, workers=1)))
     # The API stops first: nothing is acknowledged while the workers stop.
-    assert names == ["api", "saga-1", "worker-1", "worker-5", *stack.SERVERS]
+    assert names == ["api", "saga-1", "worker-1", "worker-5", "prometheus", *stack.SERVERS]

@@ -191,7 +191,11 @@ HOLE_REPORT_SECONDS = 10.0
 
 def _report_hole(tp: TP, committed: int | None, acked: list[int]) -> None:
     """A head that stays unacked while later offsets are done means a message was
-    dropped without being processed: say so (the commit waits for it, safely)."""
+    dropped without being processed: say so (the commit waits for it, safely). A
+    partition without a head is not this worker's any more (fix 4 gives every assigned
+    one a head): its late acks are left-overs, not a hole."""
+    if committed is None:
+        return
     now = time.monotonic()
     since = _holes.setdefault(tp, (committed, now))
     if since[0] != committed:

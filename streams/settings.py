@@ -121,7 +121,7 @@ class Settings:
         for f in fields(cls):
             raw = source.get(f.metadata["env"])
             if raw is not None and raw != "":
-                values[f.name] = _parse(f.name, f.type, raw)
+                values[f.name] = _parse(f.metadata["env"], f.type, raw)
         values.update(overrides)
         settings = cls(**values)
         if settings.env == "dev":

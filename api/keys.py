@@ -6,6 +6,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from api.hashing_slots import HashingSlots
 from api.kafka import CommandProducer
 from api.metrics import ApiMetrics
 from api.outcomes import OutcomeListener
@@ -24,3 +25,4 @@ METRICS = web.AppKey("metrics", ApiMetrics)
 SIGNING_SECRET = web.AppKey("signing_secret", str)
 TOKEN_VERSIONS = web.AppKey("token_versions", TokenVersions)
 RECENT_PRODUCTS = web.AppKey("recent_products", RecentProducts)
+HASHING_SLOTS = web.AppKey("hashing_slots", HashingSlots)

@@ -17,9 +17,11 @@ from aiohttp import web
 
 from api import tokens
 from api.auth import check_claims, require_member, unauthenticated
+from api.auth_limits import enforce_auth_limits
 from api.bodies import read_json_object, require_str
 from api.errors import ApiError, validation_error
-from api.keys import DATABASE, REDIS, SETTINGS, SIGNING_SECRET, TOKEN_VERSIONS
+from api.hashing_slots import HashingSlots
+from api.keys import DATABASE, HASHING_SLOTS, REDIS, SETTINGS, SIGNING_SECRET, TOKEN_VERSIONS
 from api.passwords import dummy_hash, hash_password, verify_password
 from api.times import datetime_rfc3339
 from api.token_versions import TokenVersions
@@ -49,7 +51,8 @@ async def signup(request: web.Request) -> web.Response:
     name = require_str(body, "name", MAX_NAME).strip()
     if not name:
         raise validation_error("name", "name must not be blank")
-    password_hash = await asyncio.to_thread(hash_password, password)
+    await enforce_auth_limits(request, "signup", email)
+    password_hash = await request.app[HASHING_SLOTS].run(hash_password, password)
     try:
         member_id = await request.app[DATABASE].run(
             lambda cur: member_sql.create(cur, email, name, password_hash)
@@ -83,9 +86,10 @@ async def login(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     email = normalise_email(require_str(body, "email", MAX_EMAIL + 64))
     password = require_str(body, "password", MAX_PASSWORD)
+    await enforce_auth_limits(request, "login", email)
     row = await request.app[DATABASE].run(lambda cur: member_sql.by_email(cur, email))
     stored = row["password_hash"] if row else dummy_hash()
-    matches = await asyncio.to_thread(verify_password, password, stored)
+    matches = await request.app[HASHING_SLOTS].run(verify_password, password, stored)
     if row is None or not matches:
         raise ApiError(401, "INVALID_CREDENTIALS", "wrong email or password")
     return await _token_pair(request, row["member_id"], row["role"], row["token_version"])
@@ -161,6 +165,7 @@ async def _auth_state(app: web.Application) -> AsyncIterator[None]:
 def setup_member_routes(app: web.Application) -> None:
     # Resolved now so that start-up fails without a usable secret.
     app[SIGNING_SECRET] = app[SETTINGS].signing_secret()
+    app[HASHING_SLOTS] = HashingSlots()
     app.cleanup_ctx.append(_auth_state)
     app.router.add_post("/auth/signup", signup)
     app.router.add_post("/auth/login", login)

@@ -85,6 +85,13 @@ class Settings:
             "FLASHSALE_RATE_LIMIT", "order/pay/cancel requests per member per second; 0 = off"
         ),
     )
+    auth_rate_limit: int = field(
+        default=300,
+        metadata=_meta(
+            "FLASHSALE_AUTH_RATE_LIMIT",
+            "logins (and, apart, sign-ups) per client address per minute; 0 = off",
+        ),
+    )
     app_id: str = field(
         default="flashsale",
         metadata=_meta(
@@ -148,7 +155,10 @@ class Settings:
             )
         if not 0.0 <= self.payment_failure_rate <= 1.0:
             raise SettingsError("FLASHSALE_PAYMENT_FAILURE_RATE must be within 0..1")
-        if min(self.hold_seconds, self.payment_latency_ms, self.rate_limit) < 0:
+        if (
+            min(self.hold_seconds, self.payment_latency_ms, self.rate_limit, self.auth_rate_limit)
+            < 0
+        ):
             raise SettingsError("durations and rates must not be negative")
 
     def signing_secret(self) -> str:

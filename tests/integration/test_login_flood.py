@@ -1,0 +1,117 @@
+"""A login flood is refused with 429 before any password hashing, while orders are served.
+
+32 connections send wrong-password logins for made-up accounts (credential
+stuffing, from one address) for a few seconds, against a real API, worker, MariaDB
+and Redis. Meanwhile members keep ordering. Without the limits every one of those
+logins cost 57 ms of scrypt; with them at most the address's allowance is hashed and
+the rest is answered 429 RATE_LIMITED with Retry-After. Before the flood, one
+account is guessed at until its own limit refuses it, its right password too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from api.auth_limits import ACCOUNT_LIMIT, WINDOW_SECONDS
+from streams.settings import Settings
+from tests.support.http import call
+from tests.support.processes import ManagedProcess
+from tests.support.sale import Member, open_sale
+
+pytestmark = pytest.mark.integration
+
+Workers = Callable[..., ManagedProcess]
+Apis = Callable[..., tuple[ManagedProcess, str]]
+ADDRESS_LIMIT = 40
+FLOOD_CONNECTIONS = 32
+FLOOD_SECONDS = 4.0
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "right password"
+
+
+async def order(http: aiohttp.ClientSession, base: str, member: Member, product: int) -> float:
+    began = time.monotonic()
+    status, answer = await call(
+        http,
+        "POST",
+        f"{base}/orders",
+        token=member.token,
+        body={"product_id": product, "qty": 1},
+        headers={"Prefer": "wait=5"},
+    )
+    assert (status, answer["status"]) == (201, "RESERVED"), answer
+    return time.monotonic() - began
+
+
+async def flood(base: str) -> dict[str, Any]:
+    """The flood's answers, from its own process (tests/support/login_flood.py)."""
+    argv = ["-m", "tests.support.login_flood", base, str(FLOOD_SECONDS), str(FLOOD_CONNECTIONS)]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, *argv, stdout=asyncio.subprocess.PIPE, cwd=ROOT
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    return dict(json.loads(out))
+
+
+async def guess_until_refused(http: aiohttp.ClientSession, base: str, email: str) -> list[int]:
+    """ACCOUNT_LIMIT wrong passwords for one account, then the right one."""
+    statuses = []
+    for password in ["wrong password"] * ACCOUNT_LIMIT + [PASSWORD]:
+        body = {"email": email, "password": password}
+        statuses.append((await call(http, "POST", f"{base}/auth/login", body=body))[0])
+    return statuses
+
+
+async def test_a_login_flood_is_refused_while_orders_are_served(
+    fresh_settings: Settings, worker_factory: Workers, api_factory: Apis
+) -> None:
+    settings = dataclasses.replace(fresh_settings, auth_rate_limit=ADDRESS_LIMIT)
+    # Every attempt below in one one-minute window of the limits.
+    left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
+    if left < 25:
+        await asyncio.sleep(left + 0.1)
+    sale = await open_sale(settings, worker_factory, api_factory, members=40, stock=100)
+    base, members = sale.base, sale.members
+    async with aiohttp.ClientSession() as http:
+        signup = {"email": "victim@example.com", "password": PASSWORD, "name": "Victim"}
+        assert (await call(http, "POST", f"{base}/auth/signup", body=signup))[0] == 201
+        guessed = await guess_until_refused(http, base, "victim@example.com")
+        assert guessed == [401] * ACCOUNT_LIMIT + [429], guessed
+
+        before = [await order(http, base, m, sale.product_id) for m in members[:10]]
+        flooding = asyncio.create_task(flood(base))
+        await asyncio.sleep(0.5)  # the flood's process is up and sending
+        during = []
+        while not flooding.done() and len(during) < len(members) - 10:
+            during.append(await order(http, base, members[10 + len(during)], sale.product_id))
+        answers = await flooding
+
+    statuses = Counter({int(status): n for status, n in answers["statuses"].items()})
+    print(
+        f"flood: {statuses.total()} logins in {FLOOD_SECONDS:.0f} s, {dict(statuses)};"
+        f" orders p50 {statistics.median(before) * 1000:.0f} ms before,"
+        f" {statistics.median(during) * 1000:.0f} ms during ({len(during)} orders)"
+    )
+    assert set(statuses) <= {401, 429}, statuses
+    # Hashed: at most what the address had left of its allowance this minute.
+    assert statuses[401] <= ADDRESS_LIMIT - ACCOUNT_LIMIT - 1, statuses
+    assert statuses[429] >= ADDRESS_LIMIT, statuses  # however slowly this machine sends
+    for status, retry_after, code in answers["seen"]:
+        if status == 429:
+            assert code == "RATE_LIMITED" and 1 <= int(retry_after) <= WINDOW_SECONDS
+        else:
+            assert code == "INVALID_CREDENTIALS" and retry_after is None
+    assert len(during) >= 5, "orders were not served during the flood"

@@ -17,7 +17,8 @@ limits, each answered 429 ``RATE_LIMITED`` with ``Retry-After``:
 
 The address and account counters are one pipelined Redis round trip (fixed windows,
 as api/ratelimit.py); if Redis is down the request goes on to the hashing slots,
-which need no Redis.
+which need no Redis. An address found over its allowance is then refused before its
+body is read, without Redis, until the window ends (api/refused_addresses.py).
 """
 
 from __future__ import annotations
@@ -29,14 +30,24 @@ import time
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from api.errors import rate_limited
-from api.keys import REDIS, SETTINGS
+from api.errors import ApiError, rate_limited
+from api.keys import REDIS, REFUSED_ADDRESSES, SETTINGS
 from streams.keys import auth_rate_key
 
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
 ACCOUNT_LIMIT = 10
+
+
+def refuse_a_known_flood(request: web.Request, action: str) -> None:
+    """429 at once, before the body is read, for an address this process already saw
+    go over its allowance in this window (api/refused_addresses.py)."""
+    limit = request.app[SETTINGS].auth_rate_limit
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    if limit > 0 and request.app[REFUSED_ADDRESSES].holds(action, _address(request), window):
+        raise _over_address_limit(action, limit, window, now)
 
 
 async def enforce_auth_limits(request: web.Request, action: str, email: str) -> None:
@@ -47,7 +58,8 @@ async def enforce_auth_limits(request: web.Request, action: str, email: str) -> 
         return
     now = time.time()
     window = int(now // WINDOW_SECONDS)
-    by_address = auth_rate_key(settings, action, "address", request.remote or "?", window)
+    address = _address(request)
+    by_address = auth_rate_key(settings, action, "address", address, window)
     by_account = auth_rate_key(settings, action, "account", email, window)
     try:
         async with request.app[REDIS].pipeline(transaction=False) as pipe:
@@ -58,10 +70,23 @@ async def enforce_auth_limits(request: web.Request, action: str, email: str) -> 
     except (RedisError, OSError):
         log.warning("auth rate limiter unavailable; only the hashing slots apply")
         return
-    retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
     if int(from_address) > limit:
-        raise rate_limited(retry_after, f"more than {limit} {action}s a minute from this address")
+        request.app[REFUSED_ADDRESSES].add(action, address, window)
+        raise _over_address_limit(action, limit, window, now)
     if int(for_account) > ACCOUNT_LIMIT:
-        raise rate_limited(
-            retry_after, f"more than {ACCOUNT_LIMIT} {action}s a minute for this account"
-        )
+        message = f"more than {ACCOUNT_LIMIT} {action}s a minute for this account"
+        raise rate_limited(_retry_after(window, now), message)
+
+
+def _address(request: web.Request) -> str:
+    return request.remote or "?"
+
+
+def _retry_after(window: int, now: float) -> int:
+    """Whole seconds until the window ends."""
+    return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+
+
+def _over_address_limit(action: str, limit: int, window: int, now: float) -> ApiError:
+    message = f"more than {limit} {action}s a minute from this address"
+    return rate_limited(_retry_after(window, now), message)

@@ -17,12 +17,21 @@ from aiohttp import web
 
 from api import tokens
 from api.auth import check_claims, require_member, unauthenticated
-from api.auth_limits import enforce_auth_limits
+from api.auth_limits import enforce_auth_limits, refuse_a_known_flood
 from api.bodies import read_json_object, require_str
 from api.errors import ApiError, validation_error
 from api.hashing_slots import HashingSlots
-from api.keys import DATABASE, HASHING_SLOTS, REDIS, SETTINGS, SIGNING_SECRET, TOKEN_VERSIONS
+from api.keys import (
+    DATABASE,
+    HASHING_SLOTS,
+    REDIS,
+    REFUSED_ADDRESSES,
+    SETTINGS,
+    SIGNING_SECRET,
+    TOKEN_VERSIONS,
+)
 from api.passwords import dummy_hash, hash_password, verify_password
+from api.refused_addresses import RefusedAddresses
 from api.times import datetime_rfc3339
 from api.token_versions import TokenVersions
 from storage import members as member_sql
@@ -45,6 +54,7 @@ def _email(body: dict[str, Any]) -> str:
 
 
 async def signup(request: web.Request) -> web.Response:
+    refuse_a_known_flood(request, "signup")
     body = await read_json_object(request)
     email = _email(body)
     password = require_str(body, "password", MAX_PASSWORD, min_length=MIN_PASSWORD)
@@ -83,6 +93,7 @@ async def _token_pair(
 
 
 async def login(request: web.Request) -> web.Response:
+    refuse_a_known_flood(request, "login")
     body = await read_json_object(request)
     email = normalise_email(require_str(body, "email", MAX_EMAIL + 64))
     password = require_str(body, "password", MAX_PASSWORD)
@@ -166,6 +177,7 @@ def setup_member_routes(app: web.Application) -> None:
     # Resolved now so that start-up fails without a usable secret.
     app[SIGNING_SECRET] = app[SETTINGS].signing_secret()
     app[HASHING_SLOTS] = HashingSlots()
+    app[REFUSED_ADDRESSES] = RefusedAddresses()
     app.cleanup_ctx.append(_auth_state)
     app.router.add_post("/auth/signup", signup)
     app.router.add_post("/auth/login", login)

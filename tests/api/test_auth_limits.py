@@ -14,9 +14,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from api.auth_limits import ACCOUNT_LIMIT, WINDOW_SECONDS, enforce_auth_limits
+from api.auth_limits import (
+    ACCOUNT_LIMIT,
+    WINDOW_SECONDS,
+    enforce_auth_limits,
+    refuse_a_known_flood,
+)
 from api.errors import error_middleware
-from api.keys import REDIS, SETTINGS
+from api.keys import REDIS, REFUSED_ADDRESSES, SETTINGS
+from api.refused_addresses import RefusedAddresses
 from storage.redis import create_redis
 from streams.settings import Settings
 
@@ -38,6 +44,7 @@ async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
 
 
 async def limited(request: web.Request) -> web.Response:
+    refuse_a_known_flood(request, request.match_info["action"])
     await enforce_auth_limits(request, request.match_info["action"], request.match_info["email"])
     return web.json_response({"ok": True})
 
@@ -46,6 +53,7 @@ async def client_for(aiohttp_client: Client, settings: Settings) -> TestClient[A
     app = web.Application(middlewares=[error_middleware])
     app[SETTINGS] = settings
     app[REDIS] = create_redis(settings.redis_url)
+    app[REFUSED_ADDRESSES] = RefusedAddresses()
 
     async def close_redis(app: web.Application) -> None:
         await app[REDIS].aclose()
@@ -75,6 +83,13 @@ async def test_one_address_gets_its_limit_a_minute_then_429(
     assert set(body) == {"error"} and body["error"]["code"] == "RATE_LIMITED", body
     assert 1 <= int(resp.headers["Retry-After"]) <= WINDOW_SECONDS
     assert await statuses(client, "signup", emails[:1]) == [200]  # counted apart
+    # Refused from now on without asking Redis: even its counters gone change nothing.
+    redis = create_redis(settings.redis_url)
+    await redis.delete(
+        *[key async for key in redis.scan_iter(f"{settings.app_id}:*login*", count=10_000)]
+    )
+    await redis.aclose()
+    assert await statuses(client, "login", ["m0@example.com"]) == [429]
 
 
 async def test_one_account_gets_its_limit_a_minute_from_any_address(

@@ -36,7 +36,7 @@ Workers = Callable[..., ManagedProcess]
 Apis = Callable[..., tuple[ManagedProcess, str]]
 ADDRESS_LIMIT = 40
 FLOOD_CONNECTIONS = 32
-FLOOD_SECONDS = 4.0
+FLOOD_SECONDS = 3.0
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "right password"
 

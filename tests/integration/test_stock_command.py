@@ -18,7 +18,7 @@ import pytest
 
 from ops.children import VENV_BIN
 from streams.settings import Settings
-from tests.support.processes import ManagedProcess
+from tests.support.processes import ManagedProcess, wait_http_ok
 from tests.support.stock_sale import listing, produce_commands, worker_stock
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,10 @@ def wait_listed(ports: list[int], count: int, within: float = 30.0) -> None:
 async def test_stock_command_asks_every_running_worker(
     fresh_settings: Settings, worker_factory: Workers
 ) -> None:
-    workers = [worker_factory(fresh_settings, name) for name in ("worker-1", "worker-2")]
+    # Started side by side (their start-ups overlap), then both must be ready.
+    workers = [worker_factory(fresh_settings, n, wait=False) for n in ("worker-1", "worker-2")]
+    for worker in workers:
+        await asyncio.to_thread(wait_http_ok, f"http://127.0.0.1:{worker.port}/ready/", worker)
     await produce_commands(fresh_settings, [listing(p, 10 * p, 1, time.time()) for p in PRODUCTS])
     ports = [w.port for w in workers]
     await asyncio.to_thread(wait_listed, ports, len(PRODUCTS))

@@ -1,5 +1,8 @@
 """Members and auth routes: sign-up, login, refresh, logout-all, ``/me``, ``/me/orders``.
 
+Sign-up and login are rate-limited before any password hashing (api/auth_limits.py)
+and hash in this process's bounded hashing slots (api/hashing_slots.py).
+
 Also the start-up step that prepares token checks (``TokenVersions``) and creates
 the admin account from ``FLASHSALE_ADMIN_EMAIL`` / ``FLASHSALE_ADMIN_PASSWORD``
 when both are set and no member has that email yet.

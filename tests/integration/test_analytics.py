@@ -57,28 +57,34 @@ EXPECTED = {
 async def run_sale(
     settings: Settings, base: str, products: list[int], buyers: list[Member]
 ) -> set[str]:
-    """Order, pay, refund, cancel, let expire; the order ids the API acknowledged."""
+    """Order; pay the first 12 reservations at once and cancel the 13th (before their
+    holds can run out, however slow this machine is); the rest expire; then two of
+    the paid orders are cancelled, so refunded. The order ids the API acknowledged."""
     acknowledged: set[str] = set()
-    reserved: list[tuple[Member, str]] = []
+    paid: list[tuple[Member, str]] = []
+    reserved = 0
     async with aiohttp.ClientSession() as http:
         for n, member in enumerate(buyers):
             status, answer = await order(http, base, member, products[n % len(products)])
             assert status in (201, 409), answer
             if answer.get("order_id"):
                 acknowledged.add(answer["order_id"])
-            if status == 201:
-                reserved.append((member, answer["order_id"]))
-        paid = []
-        for member, order_id in reserved[:12]:
-            status, answer = await pay(http, base, member, order_id)
-            assert (status, answer["status"]) in ((200, "PAID"), (402, "PAYMENT_FAILED")), answer
-            if status == 200:
-                paid.append((member, order_id))
-        assert len(paid) >= 3, "the gateway declined nearly every charge"
-        for member, order_id in [*paid[:2], reserved[12]]:
+            if status != 201:
+                continue
+            reserved += 1
+            if reserved <= 12:
+                status, answer = await pay(http, base, member, answer["order_id"])
+                assert (status, answer["status"]) in ((200, "PAID"), (402, "PAYMENT_FAILED"))
+                if status == 200:
+                    paid.append((member, answer["order_id"]))
+            elif reserved == 13:
+                status, answer = await cancel(http, base, member, answer["order_id"])
+                assert (status, answer["status"]) == (200, "CANCELLED"), answer
+        assert reserved > 13 and len(paid) >= 3, (reserved, paid)
+        for member, order_id in paid[:2]:
             status, answer = await cancel(http, base, member, order_id)
-            assert status == 200 and answer["status"] in ("REFUNDED", "CANCELLED"), answer
-    return acknowledged  # reserved[13:] expire on their own
+            assert (status, answer["status"]) == (200, "REFUNDED"), answer
+    return acknowledged
 
 
 async def read_all(settings: Settings) -> dict[Any, list[dict[str, Any]]]:

@@ -35,6 +35,8 @@ ROLE_MODULES = {
         "agents.saga_inspection",
         "agents.readiness",
     ],
+    # Not started by make up: FLASHSALE_WORKER_ROLE=analytics (agents/sales_table.py).
+    "analytics": ["agents.sales_table", "agents.readiness"],
 }
 
 

@@ -17,8 +17,9 @@ from typing import Any
 
 DEV_JWT_SECRET = "dev-only-secret-never-use-in-production-0123456789"
 MIN_JWT_SECRET_LENGTH = 32
-# The stock role decides; the saga role does everything that follows a decision.
-WORKER_ROLES = ("stock", "saga")
+# The stock role decides; the saga role does everything that follows a decision; the
+# analytics role (not started by make up) keeps sales per minute in windowed tables.
+WORKER_ROLES = ("stock", "saga", "analytics")
 
 
 class SettingsError(ValueError):
@@ -107,8 +108,9 @@ class Settings:
         default="stock",
         metadata=_meta(
             "FLASHSALE_WORKER_ROLE",
-            "what a Faust worker runs: stock (the decisions) or saga (payments, MySQL,"
-            " Redis order status, expiry proposals), each role its own consumer group",
+            "what a Faust worker runs: stock (the decisions), saga (payments, MySQL,"
+            " Redis order status, expiry proposals) or analytics (sales per minute, not"
+            " started by make up), each role its own consumer group",
         ),
     )
     worker_id: str = field(

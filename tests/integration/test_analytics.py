@@ -7,7 +7,9 @@ declined by the simulated gateway), refunded, cancelled, expired, a restock. The
 - every record on ``stock-commands``, ``order-events`` and ``payment-events``
   validates against its committed schema (schemas/, ops/record_schemas.py);
 - the example consumer (analytics/sales_per_minute.py), run as an analyst runs it,
-  adds up to what MySQL says was sold and refunded, product by product.
+  adds up to what MySQL says was sold and refunded, product by product;
+- so do the analytics worker's windowed tables (agents/sales_table.py), read with
+  ``faust -A streams.app sales --json``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -57,9 +60,10 @@ EXPECTED = {
 async def run_sale(
     settings: Settings, base: str, products: list[int], buyers: list[Member]
 ) -> set[str]:
-    """Order; pay the first 12 reservations at once and cancel the 13th (before their
-    holds can run out, however slow this machine is); the rest expire; then two of
-    the paid orders are cancelled, so refunded. The order ids the API acknowledged."""
+    """Order (the first buyer twice: rejected over the limit); pay the first 12
+    reservations at once and cancel the 13th (before their holds can run out, however
+    slow this machine is); the rest expire; then two of the paid orders are cancelled,
+    so refunded. The order ids the API acknowledged."""
     acknowledged: set[str] = set()
     paid: list[tuple[Member, str]] = []
     reserved = 0
@@ -72,6 +76,10 @@ async def run_sale(
             if status != 201:
                 continue
             reserved += 1
+            if reserved == 1:  # once more: over the limit of one, an OrderRejected event
+                status, again = await order(http, base, member, products[0])
+                assert (status, again["reason"]) == (409, "LIMIT_EXCEEDED"), again
+                acknowledged.add(again["order_id"])
             if reserved <= 12:
                 status, answer = await pay(http, base, member, answer["order_id"])
                 assert (status, answer["status"]) in ((200, "PAID"), (402, "PAYMENT_FAILED"))
@@ -125,6 +133,7 @@ async def test_records_match_their_schemas_and_the_example_consumer_matches_mysq
 ) -> None:
     settings = settings_factory(payment_failure_rate=0.2, hold_seconds=3)
     worker_factory(settings)
+    worker_factory(settings, "analytics-1", role="analytics")
     _, base = api_factory(settings)
     admin, *_ = seed(settings, 1, role="admin")
     buyers = seed(settings, 22)
@@ -155,8 +164,29 @@ async def test_records_match_their_schemas_and_the_example_consumer_matches_mysq
     for row in map(json.loads, done.stdout.splitlines()):
         for name in ("units_sold", "revenue", "units_refunded", "refunded"):
             totals[row["product_id"]][name] += row[name]
-    assert totals == await sold_in_mysql(settings)
+    in_mysql = await sold_in_mysql(settings)
+    assert totals == in_mysql
     assert sum(t["units_refunded"] for t in totals.values()) >= 1
+    sold = {p: {k: t[k] for k in ("units_sold", "revenue")} for p, t in in_mysql.items()}
+    assert await asyncio.to_thread(windowed_totals, settings, sold) == sold
+
+
+def windowed_totals(settings: Settings, expected: dict[int, dict[str, int]]) -> dict[int, Any]:
+    """The analytics worker's totals per product, once they equal ``expected`` (or 30 s)."""
+    argv = [sys.executable, "-m", "faust", "-A", "streams.app", "sales", "--json"]
+    env = {**settings.to_env(), "FLASHSALE_WORKER_ROLE": "analytics"}
+    deadline = time.monotonic() + 30
+    while True:
+        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        totals: dict[int, Any] = defaultdict(lambda: defaultdict(int))
+        for row in map(json.loads, done.stdout.splitlines()):
+            totals[row["product_id"]]["units_sold"] += row["units_sold"]
+            totals[row["product_id"]]["revenue"] += row["revenue"]
+        if totals == expected or time.monotonic() > deadline:
+            print(done.stdout)
+            return totals
+        time.sleep(1)
 
 
 def test_the_example_refuses_the_apps_own_groups(fresh_settings: Settings) -> None:

@@ -1,9 +1,10 @@
 """A login flood in its own process: ``python -m tests.support.login_flood BASE SECONDS N``.
 
 N connections send wrong-password logins for made-up accounts (credential stuffing)
-for SECONDS, then one JSON line: the count of each status, and every distinct
-(status, Retry-After, error code) seen. In its own process, so the flood's client
-does not slow the measuring client's orders down on the same event loop.
+for SECONDS. It prints ``flooding`` when it starts, then one JSON line: the count of
+each status, and every distinct (status, Retry-After, error code) seen. In its own
+process, so the flood's client does not slow the measuring client's orders down on
+the same event loop.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import aiohttp
 
 
 async def flood(base: str, seconds: float, connections: int) -> dict[str, object]:
-    until = time.monotonic() + seconds
     statuses: Counter[int] = Counter()
     seen: set[tuple[int, str | None, str | None]] = set()
+
+    until = time.monotonic() + seconds
 
     async def connection(http: aiohttp.ClientSession, n: int) -> None:
         attempt = 0
@@ -35,6 +37,7 @@ async def flood(base: str, seconds: float, connections: int) -> dict[str, object
 
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as http:
+        print("flooding", flush=True)  # the caller measures from here on
         await asyncio.gather(*(connection(http, n) for n in range(connections)))
     return {"statuses": dict(statuses), "seen": sorted(seen, key=str)}
 

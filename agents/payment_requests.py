@@ -21,6 +21,13 @@ from streams.records import PaymentEvent, SettlePayment
 log = logging.getLogger(__name__)
 
 OPERATION_OF_EVENT = {"PaymentRequested": CHARGE, "RefundRequested": REFUND}
+# What a PaymentEvent's ``event`` says (a failed refund is PaymentFailed with REFUND).
+PAYMENT_SUCCEEDED, PAYMENT_FAILED, PAYMENT_REFUNDED = (
+    "PaymentSucceeded",
+    "PaymentFailed",
+    "PaymentRefunded",
+)
+PAYMENT_EVENT_NAMES = (PAYMENT_SUCCEEDED, PAYMENT_FAILED, PAYMENT_REFUNDED)
 PAYMENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:flashsale:payments")
 
 
@@ -73,8 +80,8 @@ def payment_id(order_id: str, operation: str) -> str:
 
 def event_name(result: GatewayResult) -> str:
     if not result.succeeded:
-        return "PaymentFailed"
-    return "PaymentSucceeded" if result.operation == CHARGE else "PaymentRefunded"
+        return PAYMENT_FAILED
+    return PAYMENT_SUCCEEDED if result.operation == CHARGE else PAYMENT_REFUNDED
 
 
 def payment_event(request: PaymentRequest, result: GatewayResult) -> PaymentEvent:

@@ -5,13 +5,16 @@ Each worker serves, on its Faust web port (6066 + N - 1):
 - ``GET /stock/``: the product records of the partitions it owns, as JSON;
 - ``GET /metrics``: its Prometheus metrics (agents/worker_metrics.py, docs/metrics.md).
 
-``faust -A streams.app stock`` asks every worker (FLASHSALE_WORKERS of them, or
-the ``--url``s given) and prints product, remaining, held, sold and stock.
+``faust -A streams.app stock`` asks every stock worker running now (the members
+of the stock role's consumer group, as Kafka describes it: streams/group_members.py),
+or the ``--url``s given, and prints product, remaining, held, sold and stock, as a
+table or, with ``--json``, as one JSON object.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from typing import Any
 
@@ -21,6 +24,7 @@ from faust.web import Request, Response, View
 
 from agents.reserve_stock import product_records
 from streams.app import app, settings
+from streams.group_members import GroupUnavailable, worker_web_urls
 from tables.stock_records import Record, stock_summary
 
 HEADERS = ["product", "remaining", "held", "sold", "stock", "listed", "offset"]
@@ -32,9 +36,16 @@ async def stock_table(web: View, request: Request) -> Response:
     return web.json({"products": rows})
 
 
-def worker_urls() -> list[str]:
-    ports = (settings.worker_web_port(n) for n in range(1, settings.workers + 1))
-    return [f"http://127.0.0.1:{port}" for port in ports]
+async def running_worker_urls() -> list[str]:
+    """Every stock worker in the group now; exits with one line when there is none."""
+    group = settings.consumer_group("stock")
+    try:
+        urls = await worker_web_urls(settings.kafka_bootstrap, group)
+    except GroupUnavailable as exc:
+        sys.exit(f"cannot find the stock workers: {exc}")
+    if not urls:
+        sys.exit(f"no stock worker is running (consumer group {group} has no member)")
+    return urls
 
 
 async def fetch_products(urls: list[str]) -> tuple[list[Record], list[str]]:
@@ -63,13 +74,19 @@ def rows(products: list[Record]) -> list[list[str]]:
 
 @app.command(
     option("--url", "urls", multiple=True, help="a worker's web URL; default: every worker"),
+    option("--json", "as_json", is_flag=True, help="one JSON object instead of a table"),
 )
-async def stock(self: Any, urls: tuple[str, ...]) -> None:
+async def stock(self: Any, urls: tuple[str, ...], as_json: bool) -> None:
     """Print the live stock table (remaining, held, sold per product) of the workers."""
-    products, failed = await fetch_products(list(urls) or worker_urls())
+    asked = list(urls) or await running_worker_urls()
+    products, failed = await fetch_products(asked)
     for url in failed:
         print(f"no answer from the worker at {url}", file=sys.stderr)
-    table = self.tabulate(rows(products), headers=HEADERS, title="Stock", wrap_last_row=False)
-    self.say(table)
+    if as_json:
+        answered = [url for url in asked if url not in failed]
+        print(json.dumps({"workers": answered, "products": products}))
+    else:
+        table = self.tabulate(rows(products), headers=HEADERS, title="Stock", wrap_last_row=False)
+        self.say(table)
     if failed:
         sys.exit(1)

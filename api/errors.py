@@ -67,6 +67,10 @@ def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "NOT_FOUND", f"{what} not found")
 
 
+def rate_limited(retry_after: int, message: str) -> ApiError:
+    return ApiError(429, "RATE_LIMITED", message, headers={"Retry-After": str(retry_after)})
+
+
 def unavailable(message: str) -> ApiError:
     return ApiError(503, "UNAVAILABLE", message)
 

@@ -6,10 +6,12 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from api.hashing_slots import HashingSlots
 from api.kafka import CommandProducer
 from api.metrics import ApiMetrics
 from api.outcomes import OutcomeListener
 from api.recent_products import RecentProducts
+from api.refused_addresses import RefusedAddresses
 from api.token_versions import TokenVersions
 from storage.mysql import Database
 from streams.settings import Settings
@@ -24,3 +26,5 @@ METRICS = web.AppKey("metrics", ApiMetrics)
 SIGNING_SECRET = web.AppKey("signing_secret", str)
 TOKEN_VERSIONS = web.AppKey("token_versions", TokenVersions)
 RECENT_PRODUCTS = web.AppKey("recent_products", RecentProducts)
+HASHING_SLOTS = web.AppKey("hashing_slots", HashingSlots)
+REFUSED_ADDRESSES = web.AppKey("refused_addresses", RefusedAddresses)

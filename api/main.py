@@ -8,14 +8,18 @@ import uvloop
 from aiohttp import web
 
 from api.app import create_app
-from streams.settings import Settings
+from streams.settings import Settings, SettingsError
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        app = create_app(settings)
+    except SettingsError as exc:
+        raise SystemExit(f"flashsale-api: {exc}") from None
     web.run_app(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=settings.api_port,
         access_log=None,

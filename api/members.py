@@ -1,5 +1,8 @@
 """Members and auth routes: sign-up, login, refresh, logout-all, ``/me``, ``/me/orders``.
 
+Sign-up and login are rate-limited before any password hashing (api/auth_limits.py)
+and hash in this process's bounded hashing slots (api/hashing_slots.py).
+
 Also the start-up step that prepares token checks (``TokenVersions``) and creates
 the admin account from ``FLASHSALE_ADMIN_EMAIL`` / ``FLASHSALE_ADMIN_PASSWORD``
 when both are set and no member has that email yet.
@@ -17,10 +20,21 @@ from aiohttp import web
 
 from api import tokens
 from api.auth import check_claims, require_member, unauthenticated
+from api.auth_limits import enforce_auth_limits, refuse_a_known_flood
 from api.bodies import read_json_object, require_str
 from api.errors import ApiError, validation_error
-from api.keys import DATABASE, REDIS, SETTINGS, SIGNING_SECRET, TOKEN_VERSIONS
+from api.hashing_slots import HashingSlots
+from api.keys import (
+    DATABASE,
+    HASHING_SLOTS,
+    REDIS,
+    REFUSED_ADDRESSES,
+    SETTINGS,
+    SIGNING_SECRET,
+    TOKEN_VERSIONS,
+)
 from api.passwords import dummy_hash, hash_password, verify_password
+from api.refused_addresses import RefusedAddresses
 from api.times import datetime_rfc3339
 from api.token_versions import TokenVersions
 from storage import members as member_sql
@@ -43,13 +57,15 @@ def _email(body: dict[str, Any]) -> str:
 
 
 async def signup(request: web.Request) -> web.Response:
+    refuse_a_known_flood(request, "signup")
     body = await read_json_object(request)
     email = _email(body)
     password = require_str(body, "password", MAX_PASSWORD, min_length=MIN_PASSWORD)
     name = require_str(body, "name", MAX_NAME).strip()
     if not name:
         raise validation_error("name", "name must not be blank")
-    password_hash = await asyncio.to_thread(hash_password, password)
+    await enforce_auth_limits(request, "signup", email)
+    password_hash = await request.app[HASHING_SLOTS].run(hash_password, password)
     try:
         member_id = await request.app[DATABASE].run(
             lambda cur: member_sql.create(cur, email, name, password_hash)
@@ -80,12 +96,14 @@ async def _token_pair(
 
 
 async def login(request: web.Request) -> web.Response:
+    refuse_a_known_flood(request, "login")
     body = await read_json_object(request)
     email = normalise_email(require_str(body, "email", MAX_EMAIL + 64))
     password = require_str(body, "password", MAX_PASSWORD)
+    await enforce_auth_limits(request, "login", email)
     row = await request.app[DATABASE].run(lambda cur: member_sql.by_email(cur, email))
     stored = row["password_hash"] if row else dummy_hash()
-    matches = await asyncio.to_thread(verify_password, password, stored)
+    matches = await request.app[HASHING_SLOTS].run(verify_password, password, stored)
     if row is None or not matches:
         raise ApiError(401, "INVALID_CREDENTIALS", "wrong email or password")
     return await _token_pair(request, row["member_id"], row["role"], row["token_version"])
@@ -161,6 +179,8 @@ async def _auth_state(app: web.Application) -> AsyncIterator[None]:
 def setup_member_routes(app: web.Application) -> None:
     # Resolved now so that start-up fails without a usable secret.
     app[SIGNING_SECRET] = app[SETTINGS].signing_secret()
+    app[HASHING_SLOTS] = HashingSlots()
+    app[REFUSED_ADDRESSES] = RefusedAddresses()
     app.cleanup_ctx.append(_auth_state)
     app.router.add_post("/auth/signup", signup)
     app.router.add_post("/auth/login", login)

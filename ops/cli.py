@@ -1,16 +1,31 @@
-"""The operator CLI, ``flashsale-admin``: schema, topics, members, audits."""
+"""The operator CLI, ``flashsale-admin``: schema, topics, members, audits.
+
+It acts on the stack ``make up`` started from this directory: its settings come
+from the environment over ``.run/stack.env`` (ops/stack_env.py). An operator's
+mistake (a missing setting, a server that does not answer) is one line on stderr
+and a non-zero exit, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+import warnings
 from collections.abc import Callable
+from typing import TextIO
 
+import pymysql
+from aiokafka.errors import KafkaError
+from redis.exceptions import RedisError
+
+from ops import processes
 from ops.audit import add_audit_parser, run_audit_command
 from ops.seed import add_seed_parser, run_seed
+from ops.stack_env import operator_settings
 from storage.migrations import apply_migrations
 from streams.admin import ensure_topics
-from streams.settings import Settings
+from streams.settings import Settings, SettingsError
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -43,10 +58,30 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     }
 
 
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    # The dev secret's warning, without the source line Python would print under it.
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser, commands = build_parser()
     args = parser.parse_args(argv)
-    return commands[args.command](Settings.from_env(), args)
+    warnings.showwarning = _one_line_warning
+    try:
+        return commands[args.command](operator_settings(processes.RUN_DIR), args)
+    except SettingsError as exc:
+        print(f"flashsale-admin: {exc}", file=sys.stderr)
+        return 2
+    except (pymysql.MySQLError, RedisError, KafkaError, OSError) as exc:
+        print(f"flashsale-admin {args.command}: a server did not answer: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from ops import monitoring, processes, readiness, services
 from ops.monitoring import Target
 from ops.processes import ProcessSpec
+from ops.stack_env import stack_env_file, write_stack_env
 from ops.worker_command import worker_argv
 from streams.settings import Settings, SettingsError
 
@@ -144,6 +145,8 @@ def up(settings: Settings, with_app: bool = True) -> list[str]:
     began = time.monotonic()
     started = bring_up_services(settings)
     if with_app:
+        # For the operator tools run from another shell (flashsale-admin).
+        write_stack_env(settings, processes.RUN_DIR)
         started += bring_up_app(settings)
         print(readiness.wait_until_ready(settings, READY_TIMEOUT_SECONDS))
         started += observe(settings)
@@ -185,6 +188,9 @@ def down(settings: Settings, names: list[str] | None = None) -> None:
     for name, spec in known_specs(settings).items():
         if (names is None or name in names) and processes.stop(name, spec.marker):
             print(f"stopped {name}")
+    app = {spec.name for spec in app_specs(settings)}
+    if not app & set(running_names(settings)):
+        stack_env_file(processes.RUN_DIR).unlink(missing_ok=True)
 
 
 def run(settings: Settings) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import faust
 
 from streams import faust_fixes
-from streams.settings import Settings
+from streams.settings import Settings, SettingsError
 from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS
 
 # What each role's worker imports (and so runs); the modules of one role never
@@ -41,6 +41,8 @@ ROLE_MODULES = {
         "agents.worker_metrics",
         "agents.readiness",
     ],
+    # Not started by make up: FLASHSALE_WORKER_ROLE=analytics (agents/sales_table.py).
+    "analytics": ["agents.sales_table", "agents.readiness"],
 }
 
 
@@ -75,7 +77,11 @@ def create_app(settings: Settings) -> faust.App:
     )
 
 
-settings = Settings.from_env()
+try:
+    settings = Settings.from_env()
+except SettingsError as exc:
+    # Every `faust -A streams.app ...` command imports this first: one line, no traceback.
+    raise SystemExit(f"flashsale: {exc}") from None
 faust_fixes.apply()
 app = create_app(settings)
 

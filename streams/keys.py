@@ -43,6 +43,11 @@ def rate_key(settings: Settings, member_id: int, window: int) -> str:
     return f"{settings.app_id}:rate:{member_id}:{window}"
 
 
+def auth_rate_key(settings: Settings, action: str, by: str, subject: str, window: int) -> str:
+    """Login or sign-up attempts from one address or for one account in a one-minute window."""
+    return f"{settings.app_id}:auth-rate:{action}:{by}:{subject}:{window}"
+
+
 def holds_key(settings: Settings) -> str:
     """Sorted set of live holds ("product_id:order_id", score = expires_at) for expiry."""
     return f"{settings.app_id}:holds"

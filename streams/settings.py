@@ -17,8 +17,9 @@ from typing import Any
 
 DEV_JWT_SECRET = "dev-only-secret-never-use-in-production-0123456789"
 MIN_JWT_SECRET_LENGTH = 32
-# The stock role decides; the saga role does everything that follows a decision.
-WORKER_ROLES = ("stock", "saga")
+# The stock role decides; the saga role does everything that follows a decision; the
+# analytics role (not started by make up) keeps sales per minute in windowed tables.
+WORKER_ROLES = ("stock", "saga", "analytics")
 
 
 class SettingsError(ValueError):
@@ -85,6 +86,13 @@ class Settings:
             "FLASHSALE_RATE_LIMIT", "order/pay/cancel requests per member per second; 0 = off"
         ),
     )
+    auth_rate_limit: int = field(
+        default=300,
+        metadata=_meta(
+            "FLASHSALE_AUTH_RATE_LIMIT",
+            "logins (and, apart, sign-ups) per client address per minute; 0 = off",
+        ),
+    )
     app_id: str = field(
         default="flashsale",
         metadata=_meta(
@@ -100,8 +108,9 @@ class Settings:
         default="stock",
         metadata=_meta(
             "FLASHSALE_WORKER_ROLE",
-            "what a Faust worker runs: stock (the decisions) or saga (payments, MySQL,"
-            " Redis order status, expiry proposals), each role its own consumer group",
+            "what a Faust worker runs: stock (the decisions), saga (payments, MySQL,"
+            " Redis order status, expiry proposals) or analytics (sales per minute, not"
+            " started by make up), each role its own consumer group",
         ),
     )
     worker_id: str = field(
@@ -121,7 +130,7 @@ class Settings:
         for f in fields(cls):
             raw = source.get(f.metadata["env"])
             if raw is not None and raw != "":
-                values[f.name] = _parse(f.name, f.type, raw)
+                values[f.name] = _parse(f.metadata["env"], f.type, raw)
         values.update(overrides)
         settings = cls(**values)
         if settings.env == "dev":
@@ -148,7 +157,10 @@ class Settings:
             )
         if not 0.0 <= self.payment_failure_rate <= 1.0:
             raise SettingsError("FLASHSALE_PAYMENT_FAILURE_RATE must be within 0..1")
-        if min(self.hold_seconds, self.payment_latency_ms, self.rate_limit) < 0:
+        if (
+            min(self.hold_seconds, self.payment_latency_ms, self.rate_limit, self.auth_rate_limit)
+            < 0
+        ):
             raise SettingsError("durations and rates must not be negative")
 
     def signing_secret(self) -> str:

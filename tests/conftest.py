@@ -151,7 +151,8 @@ async def redis_client(fresh_settings: Settings) -> AsyncIterator[object]:
 
     client = create_redis(fresh_settings.redis_url)
     yield client
-    keys = [key async for key in client.scan_iter(match=f"{fresh_settings.app_id}:*")]
+    # COUNT: the shared Redis holds every run's keys; 10 a round trip took 10 s and more.
+    keys = [key async for key in client.scan_iter(match=f"{fresh_settings.app_id}:*", count=10_000)]
     if keys:
         await client.delete(*keys)
     await client.aclose()

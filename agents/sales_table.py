@@ -29,7 +29,7 @@ from faust.cli import option
 from faust.web import Request, Response, View
 
 from streams.app import app, order_events, settings
-from streams.group_members import GroupUnavailable, worker_web_urls
+from streams.group_members import running_role_urls
 from streams.statuses import PAID
 
 MINUTE = 60.0
@@ -115,13 +115,7 @@ async def fetch_rows(urls: list[str]) -> list[dict[str, Any]]:
 @app.command(option("--json", "as_json", is_flag=True, help="JSON lines instead of a table"))
 async def sales(self: Any, as_json: bool) -> None:
     """Print units sold and revenue per product per minute from the analytics workers."""
-    group = settings.consumer_group("analytics")
-    try:
-        urls = await worker_web_urls(settings.kafka_bootstrap, group)
-    except GroupUnavailable as exc:
-        sys.exit(f"cannot find the analytics workers: {exc}")
-    if not urls:
-        sys.exit(f"no analytics worker is running (consumer group {group} has no member)")
+    urls = await running_role_urls(settings, "analytics")
     rows = await fetch_rows(urls)
     if as_json:
         sys.stdout.write("".join(json.dumps(row) + "\n" for row in rows))

@@ -24,7 +24,7 @@ from faust.web import Request, Response, View
 
 from agents.reserve_stock import product_records
 from streams.app import app, settings
-from streams.group_members import GroupUnavailable, worker_web_urls
+from streams.group_members import running_role_urls
 from tables.stock_records import Record, stock_summary
 
 HEADERS = ["product", "remaining", "held", "sold", "stock", "listed", "offset"]
@@ -34,18 +34,6 @@ HEADERS = ["product", "remaining", "held", "sold", "stock", "listed", "offset"]
 async def stock_table(web: View, request: Request) -> Response:
     rows = sorted((stock_summary(r) for r in product_records()), key=lambda r: r["product_id"])
     return web.json({"products": rows})
-
-
-async def running_worker_urls() -> list[str]:
-    """Every stock worker in the group now; exits with one line when there is none."""
-    group = settings.consumer_group("stock")
-    try:
-        urls = await worker_web_urls(settings.kafka_bootstrap, group)
-    except GroupUnavailable as exc:
-        sys.exit(f"cannot find the stock workers: {exc}")
-    if not urls:
-        sys.exit(f"no stock worker is running (consumer group {group} has no member)")
-    return urls
 
 
 async def fetch_products(urls: list[str]) -> tuple[list[Record], list[str]]:
@@ -78,7 +66,7 @@ def rows(products: list[Record]) -> list[list[str]]:
 )
 async def stock(self: Any, urls: tuple[str, ...], as_json: bool) -> None:
     """Print the live stock table (remaining, held, sold per product) of the workers."""
-    asked = list(urls) or await running_worker_urls()
+    asked = list(urls) or await running_role_urls(settings, "stock")
     products, failed = await fetch_products(asked)
     for url in failed:
         print(f"no answer from the worker at {url}", file=sys.stderr)

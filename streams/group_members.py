@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberMetadata
 from aiokafka.errors import KafkaError
+
+from streams.settings import Settings
 
 # The broker hands out the members' subscriptions only while the group is Stable; a
 # rebalance (a worker joining or leaving) usually settles within a few seconds.
@@ -49,6 +52,19 @@ async def worker_web_urls(bootstrap: str, group: str, within: float = SETTLE_SEC
         raise GroupUnavailable(f"Kafka at {bootstrap}: {exc}") from exc
     finally:
         await admin.close()
+
+
+async def running_role_urls(settings: Settings, role: str) -> list[str]:
+    """The web URLs of the role's workers running now; exits with one line when there
+    is none or the broker cannot say (for the Faust CLI commands)."""
+    group = settings.consumer_group(role)
+    try:
+        urls = await worker_web_urls(settings.kafka_bootstrap, group)
+    except GroupUnavailable as exc:
+        sys.exit(f"cannot find the {role} workers: {exc}")
+    if not urls:
+        sys.exit(f"no {role} worker is running (consumer group {group} has no member)")
+    return urls
 
 
 def _member_url(member: dict[str, Any]) -> str:

@@ -58,19 +58,27 @@ because each fix replaces or wraps a private method. Why each is needed:
    records left the fetcher; a record whose partition's epoch has moved since is
    not delivered. Nothing is lost by it: the position was set at or below it, so
    the fetcher reads it again, after the seek, in order.
+   A revoke raises the epochs of the revoked partitions too (first thing, in the
+   rebalance listener), and a delivered message remembers the epoch it was fetched
+   under: a message that reached an agent's queue around a revoke (Faust clears the
+   queues, but a delivery in flight can land just after; seen: offset 246 decided
+   before 243-245) is ``stale`` when the agent takes it, and an agent that needs
+   offset order (the stock agent) ``set_aside``s it, unprocessed and unacknowledged,
+   to meet it again after the seek.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Mapping
 from importlib.metadata import version
 from typing import Any
 
 from aiokafka.consumer.subscription_state import Assignment, TopicPartitionState
 from faust.transport.consumer import Consumer, ensure_TP
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, ConsumerRebalanceListener
 from faust.types import TP
 from mode.utils.queues import FlowControlEvent
 
@@ -115,6 +123,8 @@ def apply() -> None:
         setattr(TopicPartitionState, name, _setting_position(name))
     AIOKafkaConsumerThread._fetch_records = _fetch_records  # type: ignore[method-assign]
     Consumer._wait_next_records = _wait_next_records  # type: ignore[method-assign]
+    _originals["on_partitions_revoked"] = ConsumerRebalanceListener.on_partitions_revoked
+    ConsumerRebalanceListener.on_partitions_revoked = _revoking  # type: ignore[method-assign]
 
 
 # 1. Queues kept on a repeated resume.
@@ -310,6 +320,29 @@ async def _wait_next_records(self: Consumer, timeout: float) -> Any:
     return records, active_partitions
 
 
+# The epoch each delivered message was fetched under (forgotten with the message).
+_delivered_epochs: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def _revoking(self: ConsumerRebalanceListener, revoked: Any) -> Any:
+    for tp in revoked:
+        _position_set(tp)
+    return _originals["on_partitions_revoked"](self, revoked)
+
+
+def stale(message: Any) -> bool:
+    """Was the message fetched before its partition's latest seek, revoke or assignment?"""
+    fetched = _delivered_epochs.get(message)
+    return fetched is not None and fetched != position_epoch(message.tp)
+
+
+def set_aside(consumer: Any, message: Any) -> None:
+    """Leave a stale message as if it had never been delivered: not counted as done
+    (no commit passes it; its offset comes again after the seek) and not waited for."""
+    message.acked = True  # Faust's own ack of it is then a no-op
+    consumer._unacked_messages.discard(message)
+
+
 def fetched_before_a_seek(fetched_epochs: Mapping[tuple[str, int], int], tp: TP) -> bool:
     fetched = fetched_epochs.get((tp[0], tp[1]))
     return fetched is not None and fetched != position_epoch(tp)
@@ -330,6 +363,9 @@ def _consumer_init(self: Consumer, *args: Any, **kwargs: Any) -> None:
             stale_since_seek[tp] = position_epoch(tp)
             return
         stale_since_seek.pop(tp, None)
+        fetched = self._fetched_epochs.get((tp[0], tp[1]))  # type: ignore[attr-defined]
+        if fetched is not None:
+            _delivered_epochs[message] = fetched
         await deliver(message)
 
     self.callback = deliver_unless_stale

@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.consumer.subscription_state import Assignment, TopicPartitionState
-from faust.types import TP
+from faust.types import TP, Message
 from intervaltree import IntervalTree
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
@@ -168,6 +168,43 @@ async def test_reading_on_keeps_a_batch_deliverable_and_other_partitions_are_una
     assert not faust_fixes.fetched_before_a_seek(epochs, other)  # not in the batch
     _assigned(tp)  # a new assignment of the partition (a rebalance)
     assert faust_fixes.fetched_before_a_seek(epochs, tp)
+
+
+def _message(tp: TP, offset: int) -> Message:
+    return Message(tp.topic, tp.partition, offset, 0.0, 0, None, b"k", b"v", None, tp=tp)
+
+
+def test_a_message_queued_around_a_revoke_is_stale_when_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seen: 246 reached the stock agent's queue as the revoke cleared 243-245."""
+    faust_fixes.apply()
+    tp = TP("revoke-test-commands", 2)
+    message = _message(tp, 246)
+    faust_fixes._delivered_epochs[message] = faust_fixes.position_epoch(tp)
+    assert not faust_fixes.stale(message)
+    monkeypatch.setitem(faust_fixes._originals, "on_partitions_revoked", lambda self, tps: None)
+    faust_fixes._revoking(None, {TopicPartition(tp.topic, tp.partition)})  # type: ignore[arg-type]
+    assert faust_fixes.stale(message)
+
+
+def test_a_message_set_aside_is_never_counted_as_done() -> None:
+    tp = TP("revoke-test-commands", 3)
+    message = _message(tp, 7)
+
+    class Bookkeeping:
+        _unacked_messages = {message}
+        acked: list[Message] = []
+
+        def ack(self, done: Message) -> bool:
+            self.acked.append(done)
+            return True
+
+    consumer = Bookkeeping()
+    faust_fixes.set_aside(consumer, message)
+    assert not consumer._unacked_messages  # a revoke does not wait for it
+    assert not message.ack(consumer)  # type: ignore[arg-type]  # Faust's later ack
+    assert consumer.acked == []  # so no commit passes offset 7
 
 
 def test_the_worker_consumer_delivers_only_what_was_fetched_since_the_last_seek() -> None:

@@ -87,7 +87,7 @@ def ensure_server(spec: ProcessSpec, prepare: Callable[[], None] | None, timeout
 # --- Kafka -----------------------------------------------------------------
 
 
-def _log4j() -> str:
+def log4j_option() -> str:
     return f"-Dlog4j.configuration=file:{(KAFKA_DIR / 'log4j.properties').resolve()}"
 
 
@@ -99,7 +99,7 @@ def kafka_spec() -> ProcessSpec:
             "-Xms512m",
             "-Xmx1g",
             "-XX:+UseG1GC",
-            _log4j(),
+            log4j_option(),
             "-cp",
             f"{KAFKA_LIBS.resolve()}/*",
             "kafka.Kafka",
@@ -123,9 +123,14 @@ def _write_kafka_properties() -> Path:
     return target
 
 
-def prepare_kafka() -> None:
+def prepare_kafka_libs() -> None:
+    """Java and Kafka's jars, which the single broker and a cluster's nodes share."""
     ensure_command("java", "default-jre-headless")
     ensure_kafka_libs()
+
+
+def prepare_kafka() -> None:
+    prepare_kafka_libs()
     _write_kafka_properties()
     ensure_kafka_storage()
 
@@ -158,7 +163,7 @@ def ensure_kafka_storage() -> None:
         return
     # KRaft wants a base64url-encoded 16-byte UUID as the cluster id.
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    argv = ["java", _log4j(), "-cp", f"{KAFKA_LIBS.resolve()}/*", "kafka.tools.StorageTool"]
+    argv = ["java", log4j_option(), "-cp", f"{KAFKA_LIBS.resolve()}/*", "kafka.tools.StorageTool"]
     argv += ["format", "--ignore-formatted", "-t", cluster_id, "-c", str(_write_kafka_properties())]
     try:
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)

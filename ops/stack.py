@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ops import processes, readiness, services
+from ops import brokers, processes, readiness, services
 from ops.processes import ProcessSpec
 from ops.worker_command import worker_argv
 from streams.settings import Settings, SettingsError
@@ -62,9 +62,7 @@ def app_specs(settings: Settings) -> list[ProcessSpec]:
 
 def bring_up_services(settings: Settings) -> list[str]:
     """Kafka, MariaDB and Redis, the schema and the topics; the names it started."""
-    started = []
-    if services.ensure_server(services.kafka_spec(), services.prepare_kafka, timeout=90):
-        started.append("kafka")
+    started = brokers.ensure_brokers(settings)
     if services.ensure_server(services.mariadb_spec(), services.prepare_mariadb, timeout=60):
         started.append("mariadb")
         _bootstrap_database(settings)
@@ -143,10 +141,24 @@ def known_specs(settings: Settings) -> dict[str, ProcessSpec]:
         number = stale.stem.removeprefix("worker-")
         if number.isdigit():
             specs.setdefault(stale.stem, worker_spec(settings, int(number)))
-    specs["kafka"] = services.kafka_spec()
+    # Either Kafka shape may be running, whatever FLASHSALE_KAFKA_BROKERS says now.
+    for spec in [services.kafka_spec(), *brokers.stale_node_specs(), *_broker_specs(settings)]:
+        specs[spec.name] = spec
     specs["mariadb"] = services.mariadb_spec()
     specs["redis"] = services.redis_spec()
     return specs
+
+
+def _broker_specs(settings: Settings) -> list[ProcessSpec]:
+    try:
+        return brokers.broker_specs(settings)
+    except services.StackError:
+        return []  # a bootstrap make up cannot run: only what runs is stopped
+
+
+def is_server(name: str) -> bool:
+    """Kafka (one broker or a cluster's node), MariaDB or Redis."""
+    return name in SERVERS or name.startswith("kafka-")
 
 
 def running_names(settings: Settings) -> list[str]:
@@ -157,9 +169,17 @@ def running_names(settings: Settings) -> list[str]:
 
 def down(settings: Settings, names: list[str] | None = None) -> None:
     """Stop what ``make up`` started (or only ``names``), the app first, the servers last."""
-    for name, spec in known_specs(settings).items():
-        if (names is None or name in names) and processes.stop(name, spec.marker):
-            print(f"stopped {name}")
+    chosen = [s for n, s in known_specs(settings).items() if names is None or n in names]
+    nodes = [spec for spec in chosen if spec.name.startswith("kafka-")]
+    for spec in chosen:
+        if spec in nodes:
+            if spec is nodes[0]:
+                # A cluster's nodes all at once: the last node standing alone has no
+                # quorum, and its clean shutdown would wait for one.
+                for name in processes.stop_together([(n.name, n.marker) for n in nodes]):
+                    print(f"stopped {name}")
+        elif processes.stop(spec.name, spec.marker):
+            print(f"stopped {spec.name}")
 
 
 def run(settings: Settings) -> None:

@@ -53,7 +53,7 @@ def _check_down(specs: list[ProcessSpec]) -> list[str]:
 def main() -> int:
     settings = Settings.from_env()
     app = stack.app_specs(settings)
-    servers = [s for name, s in stack.known_specs(settings).items() if name in stack.SERVERS]
+    servers = [s for name, s in stack.known_specs(settings).items() if stack.is_server(name)]
     app_was_up = any(_ours(spec) for spec in app)
     servers_were_up = any(_ours(spec) for spec in servers)
     stack.up(settings)

@@ -1,0 +1,104 @@
+"""A stock worker frozen (SIGSTOP) past its session timeout, then thawed: a zombie.
+
+While it is frozen its session ends (``broker_session_timeout``, 10 s): the group
+takes it out, the other stock worker gets its partitions and restores their
+table from the changelog, and decides on. Then SIGCONT: the zombie still holds
+the commands it had fetched and the records its producer had not sent yet, and
+it does not know it is out of the group until its next heartbeat fails. What
+fences it (see docs/guarantees.md): its offset commits carry a generation the
+group no longer has, so they are refused, and it rejoins as a new member; its
+writes are not fenced (no transactions), but a command decided again is decided
+the same, byte for byte, so what it still writes repeats what the new owner
+wrote. The audit after it must be clean, with exact totals, and no order may have
+two different outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+from collections.abc import Callable
+
+import pytest
+
+from streams.settings import Settings
+from tests.cluster.figures import answers_between, exact_totals, memory
+from tests.cluster.kafka_three import KafkaThree
+from tests.faults.rig import Apis, Rig, Workers, audit_clean, open_sale
+from tests.faults.test_rebalance import assert_no_order_decided_twice
+from tests.support.processes import ManagedProcess
+from tests.support.stock_sale import worker_stock
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.cluster]
+
+SESSION_SECONDS = 10.0  # streams/app.py, broker_session_timeout
+FROZEN_SECONDS = SESSION_SECONDS + 8.0
+# What the zombie's log says when it learns it is out of the group.
+FENCED = re.compile(r"[^\n]*(UnknownMemberId|FencedInstanceId|IllegalGeneration|CommitFailed)")
+
+
+def served(worker: ManagedProcess) -> set[int]:
+    try:
+        return {int(r["product_id"]) for r in worker_stock(worker.web_port)}
+    except OSError:
+        return set()
+
+
+async def until_served(
+    rig: Rig, by: list[ManagedProcess], within: float, products: set[int] | None = None
+) -> float:
+    """Until ``by`` together serve every product of the sale; the seconds it took."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    wanted = products or set(rig.products)
+    while not wanted <= set().union(*(served(w) for w in by)):
+        assert loop.time() - began < within, {w.name: served(w) for w in by}
+        await asyncio.sleep(0.2)
+    return loop.time() - began
+
+
+async def test_a_worker_frozen_past_its_session_timeout_then_thawed(
+    settings_factory: Callable[..., Settings],
+    worker_factory: Workers,
+    api_factory: Apis,
+    kafka_three: KafkaThree,
+) -> None:
+    rig = await open_sale(
+        settings_factory(), worker_factory, api_factory, workers=("worker-1", "worker-2")
+    )
+    zombie, other = rig.workers["worker-1"], rig.workers["worker-2"]
+    buyers = rig.buyers()
+    await buyers.until(acknowledged=200)
+    its_products = served(zombie)
+    assert its_products, "worker-1 serves nothing to take over"
+    loop = asyncio.get_running_loop()
+    in_flight = sum(buyers.in_flight.values())
+    began = loop.time()
+    zombie.signal(signal.SIGSTOP)
+    try:
+        taken_over = await until_served(rig, [other], within=FROZEN_SECONDS + 40)
+        await asyncio.sleep(max(0.0, FROZEN_SECONDS - (loop.time() - began)))
+        log_at_thaw = len(zombie.log())
+    finally:
+        zombie.signal(signal.SIGCONT)
+    thawed = loop.time()
+    frozen = thawed - began
+    settled = await until_served(rig, [zombie, other], within=60)
+    await buyers.until_decided(150, within=90)
+    await buyers.stop()
+    woke = zombie.log()[log_at_thaw:]
+    assert zombie.alive, woke[-3000:]
+    report = await audit_clean(
+        rig, buyers, "a stock worker frozen past its session", in_flight, within=120
+    )
+    rows, _ = exact_totals(report)
+    await assert_no_order_decided_twice(rig.settings, buyers.acknowledged())
+    fenced = sorted({m[1] for m in FENCED.finditer(woke)})
+    print(
+        f"FAULT zombie worker-1: frozen {frozen:.1f}s; worker-2 served its products"
+        f" {sorted(its_products)} after {taken_over:.1f}s; after SIGCONT every product"
+        f" served again in {settled:.1f}s; the zombie was told {fenced or 'nothing'};"
+        f" answers while frozen {dict(answers_between(buyers, began, thawed))};"
+        f" {rows} rows = orders in Kafka; {memory(kafka_three)}"
+    )

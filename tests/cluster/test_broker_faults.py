@@ -6,8 +6,9 @@ loss of any one keeps it. The victim is the broker leading the most partitions o
 ``stock-commands`` (where every order goes first). While its partitions move, an
 order is answered with its decision (201, 409), 202, or 503 (retried with the
 same key); once the load stops, every acknowledged order is decided and stored
-(the audit, with exact totals: one row per order Kafka holds) and none is decided
-twice. Each test prints a ``FAULT`` line with its figures.
+(the audit, with exact totals: one row per order Kafka holds), none is decided
+twice, and the stock table's changelog ends with the live state (what a restore
+would bring back). Each test prints a ``FAULT`` line with its figures.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 
 from streams.settings import Settings
 from streams.topics import STOCK_COMMANDS
+from tests.cluster.changelog import disagreements
 from tests.cluster.figures import answers_between, exact_totals, memory
 from tests.cluster.kafka_three import KafkaThree
 from tests.faults.load import Buyers
@@ -59,6 +61,9 @@ async def _finish(
     report = await audit_clean(rig, buyers, fault, in_flight, allowed={503}, within=120)
     rows, _ = exact_totals(report)
     await assert_no_order_decided_twice(rig.settings, buyers.acknowledged())
+    ports = [w.web_port for w in rig.workers.values() if w.alive]
+    stale = await disagreements(rig.settings, ports)
+    assert not stale, stale[:10]
     print(f"FAULT {fault}: {figures}; {rows} rows = orders in Kafka; {memory(cluster)}")
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import pytest
 
 from streams.settings import Settings
+from tests.cluster.changelog import disagreements
 from tests.cluster.figures import answers_between, exact_totals, memory
 from tests.cluster.kafka_three import KafkaThree
 from tests.faults.rig import Apis, Rig, Workers, audit_clean, open_sale
@@ -94,11 +95,14 @@ async def test_a_worker_frozen_past_its_session_timeout_then_thawed(
     )
     rows, _ = exact_totals(report)
     await assert_no_order_decided_twice(rig.settings, buyers.acknowledged())
+    stale = await disagreements(rig.settings, [zombie.web_port, other.web_port])
     fenced = sorted({m[1] for m in FENCED.finditer(woke)})
     print(
         f"FAULT zombie worker-1: frozen {frozen:.1f}s; worker-2 served its products"
         f" {sorted(its_products)} after {taken_over:.1f}s; after SIGCONT every product"
         f" served again in {settled:.1f}s; the zombie was told {fenced or 'nothing'};"
         f" answers while frozen {dict(answers_between(buyers, began, thawed))};"
-        f" {rows} rows = orders in Kafka; {memory(kafka_three)}"
+        f" {rows} rows = orders in Kafka; changelog records older than the live state"
+        f" {len(stale)}; {memory(kafka_three)}"
     )
+    assert not stale, stale[:10]

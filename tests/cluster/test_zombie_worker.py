@@ -13,9 +13,9 @@ writes are not fenced (no transactions): a command it decides again is decided
 the same, byte for byte, so the events it still sends repeat the new owner's (the
 audit is clean, nothing is decided twice, exact totals hold), but its late table
 writes land in the changelog after the new owner's. The test checks that last:
-when the changelog ends with a state older than the live one (seen in every run
-so far), a later restore would bring it back, and the test reports it as the
-known failure it is (xfail, docs/guarantees.md) instead of passing.
+when the changelog ends with a state older than the live one (2 of the first 4
+runs), a later restore would bring it back, and the test reports it as the known
+failure it is (xfail, docs/guarantees.md) instead of passing.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ import subprocess
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from ops.children import VENV_BIN
 from streams.admin import TopicsError, ensure_topics, wanted_topics

@@ -11,14 +11,12 @@ Only the standard library: the stack manager runs before anything is installed.
 
 from __future__ import annotations
 
-import base64
 import subprocess
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops.services import KAFKA_DIR, KAFKA_LIBS, StackError, log4j_option
+from ops.services import KAFKA_DIR, KAFKA_LIBS, StackError, log4j_option, new_cluster_id
 
 HOST = "127.0.0.1"
 # Three JVMs on a small machine: a quarter of the single broker's heap each, and
@@ -114,7 +112,7 @@ def cluster_id(nodes: Sequence[KafkaNode]) -> str:
             for line in meta.read_text().splitlines():
                 if line.startswith("cluster.id="):
                     return line.split("=", 1)[1].strip()
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return new_cluster_id()
 
 
 def format_storage(nodes: Sequence[KafkaNode]) -> None:

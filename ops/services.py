@@ -157,12 +157,20 @@ def ensure_kafka_libs() -> None:
     KAFKA_STAMP.write_text(_pom_digest() + "\n")
 
 
+def new_cluster_id() -> str:
+    """A base64url-encoded 16-byte UUID, as KRaft wants, that does not start with "-":
+    the storage tool would take such an id for an option (and fail, one time in 32)."""
+    while True:
+        ident = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not ident.startswith("-"):
+            return ident
+
+
 def ensure_kafka_storage() -> None:
     """Format the KRaft log directory once; a formatted one is kept as it is."""
     if (RUN_DIR / "kafka" / "data" / "meta.properties").exists():
         return
-    # KRaft wants a base64url-encoded 16-byte UUID as the cluster id.
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     argv = ["java", log4j_option(), "-cp", f"{KAFKA_LIBS.resolve()}/*", "kafka.tools.StorageTool"]
     argv += ["format", "--ignore-formatted", "-t", cluster_id, "-c", str(_write_kafka_properties())]
     try:

@@ -12,26 +12,31 @@ new member (static membership does not help here: its session had ended). Its
 writes are not fenced (no transactions): a command it decides again is decided
 the same, byte for byte, so the events it still sends repeat the new owner's (the
 audit is clean, nothing is decided twice, exact totals hold), but its late table
-writes land in the changelog after the new owner's. The test checks that last:
-when the changelog ends with a state older than the live one (2 of the first 4
-runs), a later restore would bring it back, and the test reports it as the known
-failure it is (xfail, docs/guarantees.md) instead of passing.
+writes land in the changelog after the new owner's. The test checks
+both: the audit, and whether the changelog ends with a state older than the live
+one. Either went wrong in 3 of the first 5 runs: twice the changelog ended stale,
+once the zombie rejoined, took partitions back, restored them from that changelog
+and the audit failed. The test then reports the known failure it is (xfail,
+docs/guarantees.md) instead of passing; what it always requires is that the
+zombie's commits were refused and that it lives on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import signal
 from collections.abc import Callable
 
 import pytest
 
+from ops.audit import CLEAN, run_audit
 from streams.settings import Settings
 from tests.cluster.changelog import disagreements
 from tests.cluster.figures import answers_between, exact_totals, memory
 from tests.cluster.kafka_three import KafkaThree
-from tests.faults.rig import Apis, Rig, Workers, audit_clean, open_sale
+from tests.faults.rig import Apis, Rig, Workers, open_sale
 from tests.faults.test_rebalance import assert_no_order_decided_twice
 from tests.support.processes import ManagedProcess
 from tests.support.stock_sale import worker_stock
@@ -95,22 +100,32 @@ async def test_a_worker_frozen_past_its_session_timeout_then_thawed(
     await buyers.stop()
     woke = zombie.log()[log_at_thaw:]
     assert zombie.alive, woke[-3000:]
-    report = await audit_clean(
-        rig, buyers, "a stock worker frozen past its session", in_flight, within=120
+    assert not [a for a in buyers.answers if a.status is None or a.status >= 500]
+    out = io.StringIO()
+    code = await run_audit(
+        rig.settings, rig.worker_urls(), timeout=120, acknowledged=buyers.acknowledged(), out=out
     )
-    rows, _ = exact_totals(report)
-    await assert_no_order_decided_twice(rig.settings, buyers.acknowledged())
+    report = out.getvalue()
     stale = await disagreements(rig.settings, [zombie.web_port, other.web_port])
     fenced = sorted({m[1] for m in FENCED.finditer(woke)})
     print(
-        f"FAULT zombie worker-1: frozen {frozen:.1f}s; worker-2 served its products"
+        f"\nFAULT zombie worker-1: {in_flight} requests in flight; frozen {frozen:.1f}s;"
+        f" worker-2 served its products"
         f" {sorted(its_products)} after {taken_over:.1f}s; after SIGCONT every product"
         f" served again in {settled:.1f}s; the zombie was told {fenced or 'nothing'};"
+        f" longest without a decision {buyers.longest_silence():.1f}s;"
         f" answers while frozen {dict(answers_between(buyers, began, thawed))};"
-        f" {rows} rows = orders in Kafka; changelog records older than the live state"
-        f" {len(stale)}; {memory(kafka_three)}"
+        f" changelog records older than the live state {len(stale)};"
+        f" {report.strip().splitlines()[-1]}; {memory(kafka_three)}"
     )
-    if stale:
-        # Not fenced: the zombie's late writes are in the changelog after the new
-        # owner's, and a restore would bring their older state back (guarantees.md).
-        pytest.xfail(f"zombie not fenced: the changelog ends with older state {stale[:3]}")
+    # Its commits are fenced: the group no longer knows its member id.
+    assert "UnknownMemberId" in fenced, woke[-3000:]
+    if code != CLEAN or stale:
+        # Its writes are not: they land after the new owner's, and a restore (its own,
+        # when it rejoins and takes partitions back) brings their older state back.
+        pytest.xfail(
+            f"zombie not fenced: audit exit {code}: {report.strip().splitlines()[:3]};"
+            f" changelog older than the live state: {stale[:3]}"
+        )
+    exact_totals(report)
+    await assert_no_order_decided_twice(rig.settings, buyers.acknowledged())

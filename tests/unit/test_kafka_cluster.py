@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ops import brokers, kafka_cluster, processes, stack
+from ops import brokers, kafka_cluster, processes, services, stack
 from ops.services import StackError
 from streams.settings import Settings
 
@@ -130,3 +130,8 @@ def test_nodes_are_stopped_together(run_dir: Path) -> None:
     stopped = processes.stop_together(list(markers.items()), timeout=5)
     assert sorted(stopped) == sorted(markers)
     assert all(processes.running_pid(n, m) is None for n, m in markers.items())
+
+
+def test_a_new_cluster_id_never_looks_like_an_option() -> None:
+    # One base64url id in 64 starts with "-", which kafka-storage took for an option.
+    assert not any(services.new_cluster_id().startswith("-") for _ in range(2000))

@@ -15,7 +15,7 @@ audit is clean, nothing is decided twice, exact totals hold), but its late table
 writes land in the changelog after the new owner's. The test checks
 the audit, whether an order was decided at two different commands, and whether
 the changelog ends with a state older than the live one. One of them went wrong
-in 4 of the first 6 runs: twice the changelog ended stale, once the zombie
+in 5 of the first 7 runs: twice the changelog ended stale, twice the zombie
 rejoined, took partitions back, restored them from that changelog and the audit
 failed, once an order's OrderPaid was sent for two commands. The test then
 reports the known failure it is (xfail, docs/guarantees.md) instead of passing;

@@ -125,3 +125,20 @@ rebalance-soak: services
 
 hostile: services
 	.venv/bin/pytest -m hostile
+
+# The three-broker fault tests (tests/cluster: they start three brokers of their own on
+# free ports, so the shared servers are left alone); `make test` runs them once.
+# cluster-soak repeats them CLUSTER_ROUNDS times and counts the failed rounds.
+.PHONY: cluster-faults cluster-soak
+CLUSTER_ROUNDS ?= 5
+cluster-faults: services
+	.venv/bin/pytest -m cluster -s tests/cluster
+
+cluster-soak: services
+	@failed=0; for round in $$(seq $(CLUSTER_ROUNDS)); do \
+	  echo "round $$round of $(CLUSTER_ROUNDS)"; \
+	  .venv/bin/pytest -q -s -p no:cacheprovider -m cluster tests/cluster \
+	    2>&1 | grep -E '^FAULT|passed|failed|Error'; \
+	  [ $${PIPESTATUS[0]} -eq 0 ] || failed=$$((failed + 1)); \
+	done; \
+	echo "cluster soak: $(CLUSTER_ROUNDS) rounds, $$failed failed"; [ $$failed -eq 0 ]

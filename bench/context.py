@@ -50,7 +50,8 @@ class Context:
 
     def meter(self, stack: BenchStack | None = None) -> CpuMeter:
         """CPU shares of the stack's processes, the shared servers and the bench itself."""
-        pids = {**server_pids(), "bench": os.getpid()}
+        ports = [int(a.rsplit(":", 1)[1]) for a in self.base.broker_addresses()]
+        pids = {**server_pids(ports), "bench": os.getpid()}
         if stack is not None:
             pids.update(stack.pids())
         return CpuMeter(pids)

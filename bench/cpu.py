@@ -1,8 +1,10 @@
 """CPU seconds of processes, read from ``/proc/<pid>/stat`` (no psutil).
 
 ``utime + stime`` of a process covers all its threads; a share is CPU seconds
-over wall seconds, so 1.0 is one core busy. The shared servers (Kafka, MariaDB,
-Redis) are found by their command names, read-only.
+over wall seconds, so 1.0 is one core busy. The shared servers (MariaDB, Redis)
+are found by their command names, read-only; the Kafka brokers by the ports the
+settings' bootstrap names (``kafka``, or ``kafka-1`` … with several), so a
+cluster's brokers are counted, each, and not another broker on the machine.
 """
 
 from __future__ import annotations
@@ -28,8 +30,43 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def server_pids() -> dict[str, int]:
+def server_pids(broker_ports: list[int] | None = None) -> dict[str, int]:
     """The Kafka, MariaDB and Redis processes on this machine, by role."""
+    found = _named_servers()
+    if broker_ports:
+        found.pop("kafka", None)
+        names = ["kafka"] if len(broker_ports) == 1 else [f"kafka-{n}" for n in range(1, 99)]
+        for name, port in zip(names, broker_ports, strict=False):
+            if pid := listening_pid(port):
+                found[name] = pid
+    return found
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on TCP ``port`` (loopback or any address), if it is ours to see."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local address "ADDR:PORT" in hex; state 0A is LISTEN.
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def _named_servers() -> dict[str, int]:
     found: dict[str, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

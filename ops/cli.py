@@ -24,7 +24,7 @@ from ops.audit import add_audit_parser, run_audit_command
 from ops.seed import add_seed_parser, run_seed
 from ops.stack_env import operator_settings
 from storage.migrations import apply_migrations
-from streams.admin import ensure_topics
+from streams.admin import TopicsError, ensure_topics
 from streams.settings import Settings, SettingsError
 
 
@@ -35,7 +35,11 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _create_topics(settings: Settings, args: argparse.Namespace) -> int:
-    created = asyncio.run(ensure_topics(settings))
+    try:
+        created = asyncio.run(ensure_topics(settings, wait_seconds=args.wait))
+    except TopicsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"created topics: {', '.join(created) or 'none, all exist'}")
     return 0
 
@@ -47,7 +51,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     parser = argparse.ArgumentParser(prog="flashsale-admin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply the versioned MySQL schema")
-    sub.add_parser("create-topics", help="create the Kafka topics with FLASHSALE_PARTITIONS")
+    topics = sub.add_parser(
+        "create-topics", help="create the Kafka topics with FLASHSALE_PARTITIONS"
+    )
+    topics.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        help="seconds to wait for enough brokers to hold FLASHSALE_REPLICATION_FACTOR replicas",
+    )
     add_seed_parser(sub)
     add_audit_parser(sub)
     return parser, {

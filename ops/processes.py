@@ -80,6 +80,23 @@ def stop(name: str, marker: str, timeout: float = 30.0) -> bool:
     return True
 
 
+def stop_together(named: Sequence[tuple[str, str]], timeout: float = 30.0) -> list[str]:
+    """``stop`` for several processes at once: SIGTERM to all, then wait; the names stopped."""
+    pids = {}
+    for name, marker in named:
+        pid = running_pid(name, marker)
+        pid_file(name).unlink(missing_ok=True)
+        if pid is not None:
+            pids[name] = pid
+            _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for pid in pids.values():
+        if not _wait_gone(pid, max(0.0, deadline - time.monotonic())):
+            _signal(pid, signal.SIGKILL)
+            _wait_gone(pid, 10.0)
+    return list(pids)
+
+
 def _signal(pid: int, signum: int) -> None:
     # It may have exited on its own since we looked.
     with contextlib.suppress(ProcessLookupError):

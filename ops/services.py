@@ -87,7 +87,7 @@ def ensure_server(spec: ProcessSpec, prepare: Callable[[], None] | None, timeout
 # --- Kafka -----------------------------------------------------------------
 
 
-def _log4j() -> str:
+def log4j_option() -> str:
     return f"-Dlog4j.configuration=file:{(KAFKA_DIR / 'log4j.properties').resolve()}"
 
 
@@ -99,7 +99,7 @@ def kafka_spec() -> ProcessSpec:
             "-Xms512m",
             "-Xmx1g",
             "-XX:+UseG1GC",
-            _log4j(),
+            log4j_option(),
             "-cp",
             f"{KAFKA_LIBS.resolve()}/*",
             "kafka.Kafka",
@@ -123,9 +123,14 @@ def _write_kafka_properties() -> Path:
     return target
 
 
-def prepare_kafka() -> None:
+def prepare_kafka_libs() -> None:
+    """Java and Kafka's jars, which the single broker and a cluster's nodes share."""
     ensure_command("java", "default-jre-headless")
     ensure_kafka_libs()
+
+
+def prepare_kafka() -> None:
+    prepare_kafka_libs()
     _write_kafka_properties()
     ensure_kafka_storage()
 
@@ -152,13 +157,21 @@ def ensure_kafka_libs() -> None:
     KAFKA_STAMP.write_text(_pom_digest() + "\n")
 
 
+def new_cluster_id() -> str:
+    """A base64url-encoded 16-byte UUID, as KRaft wants, that does not start with "-":
+    the storage tool would take such an id for an option (and fail, one time in 32)."""
+    while True:
+        ident = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not ident.startswith("-"):
+            return ident
+
+
 def ensure_kafka_storage() -> None:
     """Format the KRaft log directory once; a formatted one is kept as it is."""
     if (RUN_DIR / "kafka" / "data" / "meta.properties").exists():
         return
-    # KRaft wants a base64url-encoded 16-byte UUID as the cluster id.
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    argv = ["java", _log4j(), "-cp", f"{KAFKA_LIBS.resolve()}/*", "kafka.tools.StorageTool"]
+    cluster_id = new_cluster_id()
+    argv = ["java", log4j_option(), "-cp", f"{KAFKA_LIBS.resolve()}/*", "kafka.tools.StorageTool"]
     argv += ["format", "--ignore-formatted", "-t", cluster_id, "-c", str(_write_kafka_properties())]
     try:
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ops import monitoring, processes, readiness, services
+from ops import brokers, monitoring, processes, readiness, services
 from ops.monitoring import Target
 from ops.processes import ProcessSpec
 from ops.stack_env import stack_env_file, write_stack_env
@@ -77,12 +77,11 @@ def scrape_targets(settings: Settings) -> list[Target]:
 
 
 def bring_up_services(settings: Settings) -> list[str]:
-    """Kafka, MariaDB and Redis, the schema and the topics; the names it started.
-    Prometheus is installed here too (its ``promtool`` checks the rules in the tests)."""
+    """Kafka (one broker or a cluster), MariaDB and Redis, the schema and the topics; the
+    names it started. Prometheus is installed here too (its ``promtool`` checks the rules
+    in the tests)."""
     monitoring.ensure_installed()
-    started = []
-    if services.ensure_server(services.kafka_spec(), services.prepare_kafka, timeout=90):
-        started.append("kafka")
+    started = brokers.ensure_brokers(settings)
     if services.ensure_server(services.mariadb_spec(), services.prepare_mariadb, timeout=60):
         started.append("mariadb")
         _bootstrap_database(settings)
@@ -171,10 +170,24 @@ def known_specs(settings: Settings) -> dict[str, ProcessSpec]:
         if number.isdigit():
             specs.setdefault(stale.stem, worker_spec(settings, int(number)))
     specs["prometheus"] = monitoring.stack_spec()
-    specs["kafka"] = services.kafka_spec()
+    # Either Kafka shape may be running, whatever FLASHSALE_KAFKA_BROKERS says now.
+    for spec in [services.kafka_spec(), *brokers.stale_node_specs(), *_broker_specs(settings)]:
+        specs[spec.name] = spec
     specs["mariadb"] = services.mariadb_spec()
     specs["redis"] = services.redis_spec()
     return specs
+
+
+def _broker_specs(settings: Settings) -> list[ProcessSpec]:
+    try:
+        return brokers.broker_specs(settings)
+    except services.StackError:
+        return []  # a bootstrap make up cannot run: only what runs is stopped
+
+
+def is_server(name: str) -> bool:
+    """Kafka (one broker or a cluster's node), MariaDB or Redis."""
+    return name in SERVERS or name.startswith("kafka-")
 
 
 def running_names(settings: Settings) -> list[str]:
@@ -185,9 +198,17 @@ def running_names(settings: Settings) -> list[str]:
 
 def down(settings: Settings, names: list[str] | None = None) -> None:
     """Stop what ``make up`` started (or only ``names``), the app first, the servers last."""
-    for name, spec in known_specs(settings).items():
-        if (names is None or name in names) and processes.stop(name, spec.marker):
-            print(f"stopped {name}")
+    chosen = [s for n, s in known_specs(settings).items() if names is None or n in names]
+    nodes = [spec for spec in chosen if spec.name.startswith("kafka-")]
+    for spec in chosen:
+        if spec in nodes:
+            if spec is nodes[0]:
+                # A cluster's nodes all at once: the last node standing alone has no
+                # quorum, and its clean shutdown would wait for one.
+                for name in processes.stop_together([(n.name, n.marker) for n in nodes]):
+                    print(f"stopped {name}")
+        elif processes.stop(spec.name, spec.marker):
+            print(f"stopped {spec.name}")
     app = {spec.name for spec in app_specs(settings)}
     if not app & set(running_names(settings)):
         stack_env_file(processes.RUN_DIR).unlink(missing_ok=True)

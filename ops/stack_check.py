@@ -54,7 +54,7 @@ def main() -> int:
     settings = Settings.from_env()
     # Prometheus is part of what `make up` starts and `make down` stops.
     app = [*stack.app_specs(settings), monitoring.stack_spec()]
-    servers = [s for name, s in stack.known_specs(settings).items() if name in stack.SERVERS]
+    servers = [s for name, s in stack.known_specs(settings).items() if stack.is_server(name)]
     app_was_up = any(_ours(spec) for spec in app)
     servers_were_up = any(_ours(spec) for spec in servers)
     stack.up(settings)

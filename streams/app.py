@@ -58,7 +58,9 @@ def create_app(settings: Settings) -> faust.App:
         # (this setting wins over `faust --datadir`).
         datadir=str(Path(settings.data_dir) / f"{settings.worker_id or 'worker'}.data"),
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        # Topics Faust declares itself get these replicas; streams/admin.py creates
+        # them first anyway, with min.insync.replicas as well.
+        topic_replication_factor=settings.replication_factor,
         # Decisions are only as durable as the changelog and the events they write.
         producer_acks=-1,
         broker_commit_interval=1.0,

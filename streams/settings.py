@@ -20,6 +20,11 @@ MIN_JWT_SECRET_LENGTH = 32
 # The stock role decides; the saga role does everything that follows a decision; the
 # analytics role (not started by make up) keeps sales per minute in windowed tables.
 WORKER_ROLES = ("stock", "saga", "analytics")
+# Broker N of a local cluster listens on 9092 + 2 (N - 1), its controller on the next port.
+FIRST_BROKER = "127.0.0.1:9092"
+BROKER_PORT_STEP = 2
+# Beyond three replicas a flash sale gains no safety, only latency.
+MAX_DEFAULT_REPLICATION = 3
 
 
 class SettingsError(ValueError):
@@ -33,8 +38,28 @@ def _meta(env: str, doc: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Settings:
     kafka_bootstrap: str = field(
-        default="127.0.0.1:9092",
-        metadata=_meta("FLASHSALE_KAFKA_BOOTSTRAP", "Kafka bootstrap servers, host:port[,...]"),
+        default=FIRST_BROKER,
+        metadata=_meta(
+            "FLASHSALE_KAFKA_BOOTSTRAP",
+            "Kafka bootstrap servers, host:port[,...]; unset with several brokers:"
+            " every broker make up runs",
+        ),
+    )
+    kafka_brokers: int = field(
+        default=1,
+        metadata=_meta(
+            "FLASHSALE_KAFKA_BROKERS",
+            "Kafka brokers make up runs: 1, or a KRaft cluster of combined"
+            " broker+controller nodes on loopback",
+        ),
+    )
+    replication_factor: int = field(
+        default=1,
+        metadata=_meta(
+            "FLASHSALE_REPLICATION_FACTOR",
+            "replicas of every topic; unset: as many as brokers, at most 3;"
+            " min.insync.replicas is one less (at least 1)",
+        ),
     )
     mysql_url: str = field(
         default="mysql://flashsale:flashsale@127.0.0.1:3306/flashsale",
@@ -132,6 +157,7 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _parse(f.metadata["env"], f.type, raw)
         values.update(overrides)
+        values = _with_derived_kafka_defaults(values)
         settings = cls(**values)
         if settings.env == "dev":
             settings = settings._with_dev_defaults()
@@ -148,8 +174,11 @@ class Settings:
     def validate(self) -> None:
         if self.env not in ("dev", "prod"):
             raise SettingsError(f"FLASHSALE_ENV must be dev or prod, not {self.env!r}")
-        if self.partitions < 1 or self.workers < 1:
-            raise SettingsError("FLASHSALE_PARTITIONS and FLASHSALE_WORKERS must be >= 1")
+        if min(self.partitions, self.workers, self.kafka_brokers, self.replication_factor) < 1:
+            raise SettingsError(
+                "FLASHSALE_PARTITIONS, FLASHSALE_WORKERS, FLASHSALE_KAFKA_BROKERS and"
+                " FLASHSALE_REPLICATION_FACTOR must be >= 1"
+            )
         if self.worker_role not in WORKER_ROLES:
             raise SettingsError(
                 f"FLASHSALE_WORKER_ROLE must be one of {', '.join(WORKER_ROLES)},"
@@ -178,6 +207,16 @@ class Settings:
             f"FLASHSALE_JWT_SECRET must be set to at least {MIN_JWT_SECRET_LENGTH} characters"
         )
 
+    def min_insync_replicas(self) -> int:
+        """Replicas that must hold a write before acks=all succeeds: one less than the
+        replication factor, so a write survives the loss of any one broker and writes
+        go on while one broker is away."""
+        return max(1, self.replication_factor - 1)
+
+    def broker_addresses(self) -> list[str]:
+        """The bootstrap servers, one host:port each."""
+        return [part.strip() for part in self.kafka_bootstrap.split(",") if part.strip()]
+
     def worker_web_port(self, worker_number: int) -> int:
         """Worker N serves Faust's web interface on 6066 + N - 1."""
         return 6066 + worker_number - 1
@@ -199,6 +238,25 @@ class Settings:
     @staticmethod
     def env_names() -> list[str]:
         return [f.metadata["env"] for f in fields(Settings)]
+
+
+def local_cluster_bootstrap(brokers: int) -> str:
+    """Every broker of a local cluster of ``brokers`` nodes, as make up runs it."""
+    host, port = FIRST_BROKER.rsplit(":", 1)
+    return ",".join(f"{host}:{int(port) + BROKER_PORT_STEP * n}" for n in range(brokers))
+
+
+def _with_derived_kafka_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """Defaults that follow FLASHSALE_KAFKA_BROKERS when not given: the bootstrap lists
+    every local broker, and the replication factor is the broker count (at most 3)."""
+    brokers = values.get("kafka_brokers", 1)
+    if not isinstance(brokers, int) or brokers < 1:
+        return values  # validate() says what is wrong
+    derived = {
+        "kafka_bootstrap": local_cluster_bootstrap(brokers),
+        "replication_factor": min(brokers, MAX_DEFAULT_REPLICATION),
+    }
+    return {**derived, **values}
 
 
 def _parse(name: str, type_name: Any, raw: str) -> Any:

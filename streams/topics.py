@@ -49,6 +49,43 @@ def reader_groups(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_TOPICS)
     return {spec.name(settings): settings.consumer_group(READER_ROLE[spec]) for spec in specs}
 
 
+# The stock table (tables/stock.py); Faust names its changelog after it.
+STOCK_TABLE = "key_to_stock_record"
+
+
+def topic_config(settings: Settings) -> dict[str, str]:
+    """Settings every topic of the app gets, Faust's own included: a write
+    acknowledged with acks=all is on ``min.insync.replicas`` brokers."""
+    return {"min.insync.replicas": str(settings.min_insync_replicas())}
+
+
+@dataclass(frozen=True)
+class FaustTopic:
+    """A topic Faust declares by itself when missing (the project creates it first, so
+    that it gets the replication factor and ``min.insync.replicas`` of the others)."""
+
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+def faust_topics(settings: Settings) -> list[FaustTopic]:
+    """The stock table's changelog (compacted, co-partitioned with ``stock-commands``)
+    and each role's assignor-leader topic (one partition, ``faust/assignor/leader_assignor.py``)."""
+    changelog = FaustTopic(
+        f"{settings.app_id}-{STOCK_TABLE}-changelog",
+        settings.partitions,
+        {**topic_config(settings), "cleanup.policy": "compact"},
+    )
+    leaders = [
+        FaustTopic(
+            f"{settings.consumer_group(role)}-__assignor-__leader", 1, topic_config(settings)
+        )
+        for role in sorted(set(READER_ROLE.values()))
+    ]
+    return [changelog, *leaders]
+
+
 def product_key(product_id: int) -> bytes:
     """The message key of every topic keyed by product (murmur2-partitioned)."""
     return str(product_id).encode()

@@ -18,11 +18,12 @@ from typing import Any
 import faust
 
 from streams.app import app, settings
+from streams.topics import STOCK_TABLE, topic_config
 from tables import clean_shutdown
 
 log = logging.getLogger(__name__)
 
-TABLE_NAME = "key_to_stock_record"
+TABLE_NAME = STOCK_TABLE
 
 
 class StockTable(faust.Table):
@@ -64,6 +65,8 @@ key_to_stock_record = StockTable(
     partitions=settings.partitions,
     key_type=str,  # keys and values are JSON in the changelog
     beacon=app.tables.beacon,
+    # Should Faust declare the changelog itself (streams/admin.py creates it first).
+    extra_topic_configs=topic_config(settings),
     help="stock state by key: p:{product}, o:{order}, m:{product}:{member}",
 )
 app.tables.add(key_to_stock_record)

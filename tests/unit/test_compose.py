@@ -151,3 +151,66 @@ def test_grafana_provisions_the_dashboard_on_the_provisioned_prometheus(
         assert panel["targets"], panel["title"]
         for item in (panel, *panel["targets"]):
             assert item["datasource"] == {"type": "prometheus", "uid": source["uid"]}
+
+
+CLUSTER = ROOT / "docker-compose.cluster.yml"
+NODES = ("kafka", "kafka-2", "kafka-3")
+
+
+@pytest.fixture(scope="module")
+def cluster(compose: dict[str, Any]) -> dict[str, Any]:
+    """docker-compose.yml with docker-compose.cluster.yml laid over it, as ``docker compose
+    -f docker-compose.yml -f docker-compose.cluster.yml`` merges them (mappings key by key)."""
+    over = yaml.safe_load(CLUSTER.read_text())
+    services = {name: dict(service) for name, service in compose["services"].items()}
+    for name, service in over["services"].items():
+        merged = services.setdefault(name, {})
+        for key, value in service.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    return {"services": services, "volumes": {**compose["volumes"], **over["volumes"]}}
+
+
+def test_the_cluster_file_passes_only_settings() -> None:
+    used = set(re.findall(r"\bFLASHSALE_[A-Z0-9_]+", CLUSTER.read_text()))
+    assert {"FLASHSALE_KAFKA_BROKERS", "FLASHSALE_REPLICATION_FACTOR"} <= used
+    assert used <= set(Settings.env_names())
+
+
+def test_the_cluster_is_three_voting_nodes_on_make_ups_ports(cluster: dict[str, Any]) -> None:
+    three = Settings.from_env({"FLASHSALE_KAFKA_BROKERS": "3"})
+    envs = [_env(_service(cluster, name)) for name in NODES]
+    assert [env["KAFKA_NODE_ID"] for env in envs] == ["1", "2", "3"]
+    assert len({env["CLUSTER_ID"] for env in envs}) == 1
+    advertised = [env["KAFKA_ADVERTISED_LISTENERS"].removeprefix("PLAINTEXT://") for env in envs]
+    assert advertised == three.broker_addresses()
+    voters = ",".join(
+        f"{n}@{addr.rsplit(':', 1)[0]}:{int(addr.rsplit(':', 1)[1]) + 1}"
+        for n, addr in enumerate(advertised, 1)
+    )
+    for env in envs:
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == voters
+        assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+        assert env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
+        for name in ("OFFSETS_TOPIC", "TRANSACTION_STATE_LOG", "DEFAULT"):
+            assert env[f"KAFKA_{name}_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+        assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2"
+    volumes = [_service(cluster, name)["volumes"][0].split(":")[0] for name in NODES]
+    assert len(set(volumes)) == 3 and set(volumes) <= set(cluster["volumes"])
+
+
+def test_the_app_uses_every_broker_and_three_replicas(cluster: dict[str, Any]) -> None:
+    three = Settings.from_env({"FLASHSALE_KAFKA_BROKERS": "3"})
+    for name in ("api", "worker", "saga", "init"):
+        env = _env(_service(cluster, name))
+        assert set(env) >= NEEDED, name
+        assert env["FLASHSALE_KAFKA_BOOTSTRAP"] == three.kafka_bootstrap, name
+        assert (env["FLASHSALE_KAFKA_BROKERS"], env["FLASHSALE_REPLICATION_FACTOR"]) == ("3", "3")
+        # The rest of the stack's settings stay those of docker-compose.yml.
+        assert env["FLASHSALE_MYSQL_URL"] == _env(_service(cluster, "api"))["FLASHSALE_MYSQL_URL"]
+    depends = _service(cluster, "init")["depends_on"]
+    assert {"kafka", "kafka-2", "kafka-3", "mariadb"} <= set(depends)

@@ -139,3 +139,47 @@ def test_the_readme_settings_table_is_true() -> None:
         default = f"`{f.default}`" if f.default != "" else "(none)"
         row = f"| `{f.metadata['env']}` | {default} | {f.metadata['doc']} |"
         assert row in readme.splitlines(), f"README.md lacks or misstates: {row}"
+
+
+def test_one_broker_keeps_one_replica_and_one_bootstrap() -> None:
+    settings = Settings.from_env({})
+    assert (settings.kafka_brokers, settings.replication_factor) == (1, 1)
+    assert settings.min_insync_replicas() == 1
+    assert settings.broker_addresses() == ["127.0.0.1:9092"]
+
+
+def test_three_brokers_mean_three_replicas_two_in_sync_and_every_broker_as_bootstrap() -> None:
+    settings = Settings.from_env({"FLASHSALE_KAFKA_BROKERS": "3"})
+    assert settings.replication_factor == 3
+    assert settings.min_insync_replicas() == 2
+    assert settings.broker_addresses() == ["127.0.0.1:9092", "127.0.0.1:9094", "127.0.0.1:9096"]
+
+
+@pytest.mark.parametrize(("brokers", "replicas"), [(2, 2), (5, 3)])
+def test_the_default_replication_is_the_broker_count_up_to_three(
+    brokers: int, replicas: int
+) -> None:
+    settings = Settings.from_env({"FLASHSALE_KAFKA_BROKERS": str(brokers)})
+    assert settings.replication_factor == replicas
+    assert len(settings.broker_addresses()) == brokers
+
+
+def test_given_kafka_settings_beat_the_derived_ones() -> None:
+    environ = {
+        "FLASHSALE_KAFKA_BROKERS": "3",
+        "FLASHSALE_REPLICATION_FACTOR": "2",
+        "FLASHSALE_KAFKA_BOOTSTRAP": "k1:9092,k2:9092,k3:9092",
+    }
+    settings = Settings.from_env(environ)
+    assert (settings.replication_factor, settings.min_insync_replicas()) == (2, 1)
+    assert settings.kafka_bootstrap == "k1:9092,k2:9092,k3:9092"
+    # An external cluster: make up runs no broker, the topics still get three replicas.
+    assert Settings.from_env({"FLASHSALE_REPLICATION_FACTOR": "3"}).replication_factor == 3
+
+
+@pytest.mark.parametrize(
+    "environ", [{"FLASHSALE_KAFKA_BROKERS": "0"}, {"FLASHSALE_REPLICATION_FACTOR": "0"}]
+)
+def test_no_broker_or_no_replica_is_refused(environ: dict[str, str]) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env(environ)

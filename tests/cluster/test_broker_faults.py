@@ -1,0 +1,150 @@
+"""A broker of three killed, restarted, or frozen mid-sale: nothing acknowledged is lost.
+
+Every topic has three replicas and ``min.insync.replicas`` 2, and the API answers
+202 only after acks=all: an acknowledged order is on two brokers at least, so the
+loss of any one keeps it. The victim is the broker leading the most partitions of
+``stock-commands`` (where every order goes first). While its partitions move, an
+order is answered with its decision (201, 409), 202, or 503 (retried with the
+same key); once the load stops, every acknowledged order is decided and stored
+(the audit, with exact totals: one row per order Kafka holds), none is decided
+twice, and the stock table's changelog ends with the live state (what a restore
+would bring back). Each test prints a ``FAULT`` line with its figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+
+from streams.settings import Settings
+from streams.topics import STOCK_COMMANDS
+from tests.cluster.changelog import disagreements
+from tests.cluster.figures import answers_between, exact_totals, memory
+from tests.cluster.kafka_three import KafkaThree
+from tests.faults.load import Buyers
+from tests.faults.rig import Apis, Rig, Workers, audit_clean, open_sale
+from tests.faults.test_rebalance import assert_no_order_decided_twice
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.cluster]
+
+# What buyers may be told while a broker is away: a decision, "stored", or "retry".
+HONEST = {201, 202, 409, 503}
+FREEZE_SECONDS = 20.0
+MOVE_WITHIN = 30.0
+IN_SYNC_WITHIN = 120.0
+
+
+async def busiest_leader(cluster: KafkaThree, topic: str) -> tuple[int, list[int]]:
+    """The node leading the most partitions of ``topic``, and those partitions."""
+    leaders = await cluster.leaders(topic)
+    counts = Counter(leaders.values())
+    victim = max(sorted(counts), key=lambda node: counts[node])
+    return victim, sorted(p for p, leader in leaders.items() if leader == victim)
+
+
+async def _sale(settings: Settings, workers: Workers, apis: Apis) -> tuple[Rig, Buyers]:
+    rig = await open_sale(settings, workers, apis)
+    buyers = rig.buyers()
+    await buyers.until(acknowledged=200)
+    return rig, buyers
+
+
+async def _finish(
+    rig: Rig, buyers: Buyers, cluster: KafkaThree, fault: str, in_flight: int, figures: str
+) -> None:
+    """More decisions after the fault, then the audit, exact totals, nothing decided twice."""
+    await buyers.until_decided(150, within=120)
+    await buyers.stop()
+    report = await audit_clean(rig, buyers, fault, in_flight, allowed={503}, within=120)
+    rows, _ = exact_totals(report)
+    await assert_no_order_decided_twice(rig.settings, buyers.acknowledged())
+    ports = [w.web_port for w in rig.workers.values() if w.alive]
+    stale = await disagreements(rig.settings, ports)
+    assert not stale, stale[:10]
+    print(f"FAULT {fault}: {figures}; {rows} rows = orders in Kafka; {memory(cluster)}")
+
+
+async def test_the_leader_of_stock_commands_killed_mid_sale(
+    settings_factory: Callable[..., Settings],
+    worker_factory: Workers,
+    api_factory: Apis,
+    kafka_three: KafkaThree,
+) -> None:
+    rig, buyers = await _sale(settings_factory(), worker_factory, api_factory)
+    topic = STOCK_COMMANDS.name(rig.settings)
+    victim, led = await busiest_leader(kafka_three, topic)
+    loop = asyncio.get_running_loop()
+    in_flight = sum(buyers.in_flight.values())
+    began = loop.time()
+    kafka_three.kill(victim)
+    await kafka_three.until_led_without(topic, victim, MOVE_WITHIN)
+    moved = loop.time() - began
+    await buyers.until_decided(50, within=60)
+    during = answers_between(buyers, began, loop.time())
+    assert set(during) <= HONEST, during
+    figures = (
+        f"node {victim} led partitions {led}; new leaders after {moved:.1f}s;"
+        f" answers until decisions resumed {dict(during)}"
+    )
+    await _finish(rig, buyers, kafka_three, f"kill -9 of broker {victim}", in_flight, figures)
+
+
+async def test_the_killed_leader_restarts_rejoins_and_catches_up(
+    settings_factory: Callable[..., Settings],
+    worker_factory: Workers,
+    api_factory: Apis,
+    kafka_three: KafkaThree,
+) -> None:
+    rig, buyers = await _sale(settings_factory(), worker_factory, api_factory)
+    topic = STOCK_COMMANDS.name(rig.settings)
+    victim, led = await busiest_leader(kafka_three, topic)
+    in_flight = sum(buyers.in_flight.values())
+    kafka_three.kill(victim)
+    await kafka_three.until_led_without(topic, victim, MOVE_WITHIN)
+    # Orders go on while it is away, so it has records to catch up on.
+    await buyers.until_decided(150, within=60)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    kafka_three.restart(victim)
+    # Back in every ISR: it holds every record the leaders hold.
+    caught_up = await kafka_three.until_in_sync(IN_SYNC_WITHIN)
+    during = answers_between(buyers, began, loop.time())
+    assert set(during) <= HONEST, during
+    figures = (
+        f"node {victim} (led {led}) back in every ISR {caught_up:.1f}s after its restart;"
+        f" answers meanwhile {dict(during)}"
+    )
+    await _finish(rig, buyers, kafka_three, f"broker {victim} restarted", in_flight, figures)
+
+
+async def test_a_broker_frozen_for_20_seconds(
+    settings_factory: Callable[..., Settings],
+    worker_factory: Workers,
+    api_factory: Apis,
+    kafka_three: KafkaThree,
+) -> None:
+    rig, buyers = await _sale(settings_factory(), worker_factory, api_factory)
+    topic = STOCK_COMMANDS.name(rig.settings)
+    victim, led = await busiest_leader(kafka_three, topic)
+    loop = asyncio.get_running_loop()
+    in_flight = sum(buyers.in_flight.values())
+    began = loop.time()
+    kafka_three.freeze(victim)
+    try:
+        await kafka_three.until_led_without(topic, victim, FREEZE_SECONDS)
+        moved = loop.time() - began
+        await asyncio.sleep(max(0.0, FREEZE_SECONDS - moved))
+    finally:
+        kafka_three.thaw(victim)
+    during = answers_between(buyers, began, loop.time())
+    assert set(during) <= HONEST, during
+    caught_up = await kafka_three.until_in_sync(IN_SYNC_WITHIN)
+    figures = (
+        f"node {victim} (led {led}) frozen {FREEZE_SECONDS:.0f}s, its partitions led"
+        f" elsewhere after {moved:.1f}s, back in every ISR {caught_up:.1f}s after SIGCONT;"
+        f" answers while frozen {dict(during)}"
+    )
+    await _finish(rig, buyers, kafka_three, f"broker {victim} frozen", in_flight, figures)

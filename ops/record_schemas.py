@@ -62,6 +62,8 @@ ENUMS: dict[type, dict[str, list[Any]]] = {
 def field_schema(annotation: Any) -> dict[str, Any]:
     """``int`` -> integer, ``float | None`` -> number or null, and so on."""
     args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is list:  # a CommandBatch's commands (see schemas())
+        return {"type": "array"}
     if args:  # an optional field: X | None
         (kind,) = [a for a in args if a is not type(None)]
         return {"type": [JSON_TYPES[kind], "null"]}
@@ -97,12 +99,19 @@ def topic_schema(topic: str, description: str, body: dict[str, Any]) -> dict[str
 
 def schemas() -> dict[str, dict[str, Any]]:
     """Every schema file, by file name."""
-    commands = [record_schema(cls) for cls in records.COMMANDS.values()]
+    kinds = [cls for cls in records.COMMANDS.values() if cls is not records.CommandBatch]
+    bare = [record_schema(cls) for cls in kinds]
+    batch = record_schema(records.CommandBatch)
+    batch["properties"]["commands"].update(
+        {"items": {"oneOf": bare}, "minItems": 1, "maxItems": records.MAX_BATCH_COMMANDS}
+    )
+    commands = [*bare, batch]
     return {
         "stock-commands.schema.json": topic_schema(
             "stock-commands",
             "A value on <app_id>.stock-commands (key: product id): one command, told apart"
-            " by kind. Times are epoch seconds.",
+            " by kind, or a CommandBatch of several for that product, decided in list"
+            " order. Times are epoch seconds.",
             {"title": "StockCommand", "oneOf": commands},
         ),
         "order-events.schema.json": topic_schema(

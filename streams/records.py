@@ -99,6 +99,25 @@ class SettlePayment(_Json):
     kind: str = "SettlePayment"
 
 
+class CommandBatch(_Json):
+    """Several commands for one product in one record, decided in list order.
+
+    The API packs the orders that arrive for one product while its previous
+    produce is in flight (topology.md, "Command records"); the stock agent
+    decides the record as one batch. Each entry is a whole command of a kind
+    above (never another batch), with this ``product_id``; its place in the
+    arrival order is (partition, offset, index in ``commands``).
+    """
+
+    product_id: int
+    commands: list[dict[str, Any]]
+    kind: str = "CommandBatch"
+
+
+# The most commands one CommandBatch carries (about 250 bytes each: well under
+# Kafka's 1 MiB record limit).
+MAX_BATCH_COMMANDS = 500
+
 COMMANDS: dict[str, type[_Json]] = {
     cls.__name__: cls
     for cls in (
@@ -109,6 +128,7 @@ COMMANDS: dict[str, type[_Json]] = {
         CancelOrder,
         ExpireOrder,
         SettlePayment,
+        CommandBatch,
     )
 }
 
@@ -125,12 +145,44 @@ def decode_command(data: Mapping[str, Any]) -> _Json:
     return cls.from_data(dict(data))
 
 
+def command_entries(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The commands one ``stock-commands`` value carries, in arrival order.
+
+    A bare command is a list of one; a CommandBatch is its ``commands``. For
+    readers that only look (audit, bench); the stock agent decodes each entry.
+    """
+    if isinstance(data, Mapping) and data.get("kind") == CommandBatch.__name__:
+        commands = data.get("commands")
+        return [c for c in commands if isinstance(c, Mapping)] if isinstance(commands, list) else []
+    return [data]
+
+
+def decode_commands(data: Mapping[str, Any]) -> list[_Json]:
+    """Every command of one ``stock-commands`` value, decoded, in arrival order.
+
+    Raises UnknownCommand (or the record's own ValueError) when any entry is not a
+    command, or a batch mixes products or nests a batch: such a record is skipped
+    whole, so no part of it is decided.
+    """
+    if not (isinstance(data, Mapping) and data.get("kind") == CommandBatch.__name__):
+        return [decode_command(data)]
+    batch = CommandBatch.from_data(dict(data))
+    if not 1 <= len(batch.commands) <= MAX_BATCH_COMMANDS:
+        raise UnknownCommand(f"a CommandBatch carries 1 to {MAX_BATCH_COMMANDS} commands")
+    bodies = [decode_command(entry) for entry in batch.commands]
+    for body in bodies:
+        if isinstance(body, CommandBatch) or getattr(body, "product_id", None) != batch.product_id:
+            raise UnknownCommand(f"not a command of the batch's product: {body!r:.200}")
+    return bodies
+
+
 class OrderEvent(_Json):
     """Something happened to an order; ``event`` names what (e.g. ``OrderReserved``).
 
-    ``status`` is the order's status after the event; ``command_offset`` is the
-    offset of the stock command that caused it, in its partition of
-    ``stock-commands`` (arrival order, for first-come-first-served checks).
+    ``status`` is the order's status after the event; ``command_offset`` (and
+    ``command_index`` within a CommandBatch) place the stock command that caused
+    it in its partition of ``stock-commands`` (arrival order, for
+    first-come-first-served checks).
     """
 
     event: str
@@ -146,6 +198,8 @@ class OrderEvent(_Json):
     expires_at: float | None
     command_partition: int
     command_offset: int
+    # The command's place in its record (a CommandBatch's list; 0 for a bare command).
+    command_index: int = 0
 
 
 class PaymentEvent(_Json):

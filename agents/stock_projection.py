@@ -7,6 +7,9 @@ few milliseconds in one pipeline, and at once when a product goes from 0 to
 some units left, so buyers are let through again promptly. A Lua script keeps
 the hash at the highest command offset, so a late or replayed write never
 brings back older counters. Redis down: decisions go on, writes are retried.
+The same script keeps the set of sold-out products (``sold_out_key``) and, when a
+product reaches 0 or leaves it, publishes that on ``stock_changes_channel``: each
+API process keeps its own sold-out set from these (api/pushed_state.py).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from streams.keys import stock_key
+from streams.keys import sold_out_key, stock_changes_channel, stock_key
 from streams.metrics import StockMetrics
 from streams.settings import Settings
 from tables.stock_records import Record, stock_summary
@@ -30,12 +33,23 @@ log = logging.getLogger(__name__)
 FLUSH_EVERY_SECONDS = 0.025
 MAX_BACKOFF_SECONDS = 2.0
 
-# KEYS[1]: the product's stock hash. ARGV: offset, stock, remaining, held, sold.
+# KEYS: the product's stock hash, the sold-out set. ARGV: offset, stock, remaining, held,
+# sold, product id, the stock-changes channel.
 WRITE_IF_NEWER = """
 local stored = redis.call('HGET', KEYS[1], 'offset')
 if stored and tonumber(stored) >= tonumber(ARGV[1]) then return 0 end
+local was_out = redis.call('HGET', KEYS[1], 'remaining') == '0'
 redis.call('HSET', KEYS[1], 'offset', ARGV[1], 'stock', ARGV[2], 'remaining', ARGV[3],
            'held', ARGV[4], 'sold', ARGV[5])
+local is_out = tonumber(ARGV[3]) <= 0
+if is_out then
+  redis.call('HSET', KEYS[2], ARGV[6], ARGV[1])
+else
+  redis.call('HDEL', KEYS[2], ARGV[6])
+end
+if is_out ~= was_out then
+  redis.call('PUBLISH', ARGV[7], ARGV[6] .. ' ' .. ARGV[1] .. ' ' .. ARGV[3])
+end
 return 1
 """
 
@@ -45,10 +59,13 @@ async def write_stock(
 ) -> None:
     """Write each product's counters unless Redis has them at a later offset (one round trip)."""
     script = redis.register_script(WRITE_IF_NEWER)
+    sold_out, channel = sold_out_key(settings), stock_changes_channel(settings)
     async with redis.pipeline(transaction=False) as pipe:
         for s in summaries:
             args = [s["last_offset"], s["stock"], s["remaining"], s["held"], s["sold"]]
-            await script(keys=[stock_key(settings, s["product_id"])], args=args, client=pipe)
+            args += [s["product_id"], channel]
+            keys = [stock_key(settings, s["product_id"]), sold_out]
+            await script(keys=keys, args=args, client=pipe)
         await pipe.execute()
 
 

@@ -1,6 +1,7 @@
 """Who is calling: the Bearer access token checked on every authenticated request.
 
-``require_member`` verifies the HS256 signature and expiry, then compares the
+``require_member`` verifies the HS256 signature (once per token string:
+``tokens.VerifiedTokens``) and expiry, then compares the
 token's version with the member's current one (``TokenVersions``: an in-process
 cache of at most 1 s, then Redis, MySQL as the fallback). ``require_admin`` adds
 the role check for ``/admin/*``.
@@ -16,7 +17,7 @@ from redis.exceptions import RedisError
 
 from api import tokens
 from api.errors import ApiError, unavailable
-from api.keys import SIGNING_SECRET, TOKEN_VERSIONS
+from api.keys import TOKEN_VERSIONS, VERIFIED_TOKENS
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="flashsale"'}
 
@@ -42,7 +43,7 @@ def bearer_token(request: web.Request) -> str:
 
 def check_claims(request: web.Request, token: str, token_type: str) -> tokens.Claims:
     try:
-        return tokens.decode(request.app[SIGNING_SECRET], token, token_type)
+        return request.app[VERIFIED_TOKENS].decode(token, token_type)
     except tokens.TokenExpired as exc:
         raise unauthenticated("TOKEN_EXPIRED", "the token has expired") from exc
     except tokens.TokenInvalid as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from api import jsons
 from api.errors import ApiError, validation_error
 
 MAX_BODY_BYTES = 64 * 1024
@@ -45,9 +46,16 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     if len(raw) > MAX_BODY_BYTES:
         raise _too_large()
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ApiError(400, "MALFORMED_JSON", "the body is not valid JSON") from exc
+        body = jsons.loads(raw)
+        if isinstance(body, dict) and any(type(v) is float for v in body.values()):
+            raise ValueError("orjson reads integers beyond 64 bits as floats")
+    except ValueError:
+        # orjson differs in places (big integers, some errors): the standard
+        # library decides those, so a body means what it always meant.
+        try:
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise ApiError(400, "MALFORMED_JSON", "the body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise validation_error("body", "the body must be a JSON object")
     return body

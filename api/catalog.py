@@ -74,18 +74,28 @@ async def get_product(app: web.Application, product_id: int) -> Fields | None:
     return None if found is None else with_stock(*found)
 
 
-async def product_to_order(app: web.Application, product_id: int) -> tuple[Fields, bool] | None:
-    """The product, and whether the stock agent has published it sold out; None if unknown.
+async def product_to_order(app: web.Application, product_id: int) -> Fields | None:
+    """The catalog fields an order needs, None if there is no such product: from this
+    process's memory once read (they never change once listed; api/recent_products.py)."""
+    if not 1 <= product_id <= MAX_PRODUCT_ID:
+        return None
+    fields = app[RECENT_PRODUCTS].fields(product_id)
+    if fields is not None:
+        return fields
+    found = await _product_and_stock(app, product_id, reuse_recent=True)
+    return None if found is None else found[0]
 
-    Unlike ``sold_out`` in the Product, a product whose stock was never published
-    does not count as sold out: the stock agent decides its orders. A read of the last
-    100 ms is reused (api/recent_products.py): a storm of orders shares it."""
+
+async def published_sold_out(app: web.Application, product_id: int) -> bool:
+    """Whether the stock agent has published the product sold out (read from Redis; a
+    read of the last 100 ms is reused). Unlike ``sold_out`` in the Product, a product
+    whose stock was never published does not count: the stock agent decides its orders.
+    For when the pushed sold-out set cannot be trusted (api/pushed_state.py)."""
     found = await _product_and_stock(app, product_id, reuse_recent=True)
     if found is None:
-        return None
-    fields, projection = found
-    published_sold_out = projection is not None and projection.get("remaining") == "0"
-    return with_stock(fields, projection), published_sold_out
+        return False
+    projection = found[1]
+    return projection is not None and projection.get("remaining") == "0"
 
 
 async def _product_and_stock(

@@ -16,13 +16,17 @@ from typing import Any
 from aiohttp import web
 
 from api.errors import unavailable
+from api.group_commit import GroupCommit
 from api.kafka import KafkaUnavailable
-from api.keys import LISTENER, METRICS, PRODUCER, REDIS, SETTINGS
+from api.keys import DECISION_WRITES, LISTENER, METRICS, ORDER_PRODUCES, PRODUCER, REDIS, SETTINGS
 from api.outcomes import Predicate
 from storage import order_projection
+from streams.records import ReserveOrder
 from streams.topics import STOCK_COMMANDS, product_key
 
 log = logging.getLogger(__name__)
+
+MAX_DECISION_WRITES = 500
 
 
 async def send_command(
@@ -37,9 +41,12 @@ async def send_command(
     outcome = listener.expect(command.order_id, until) if wait else None
     produced_at = time.perf_counter()
     try:
-        await app[PRODUCER].send(
-            STOCK_COMMANDS.name(app[SETTINGS]), product_key(command.product_id), command.dumps()
-        )
+        if isinstance(command, ReserveOrder):  # coalesced per product (api/order_produces.py)
+            await app[ORDER_PRODUCES].submit(command.product_id, command)
+        else:
+            await app[PRODUCER].send(
+                STOCK_COMMANDS.name(app[SETTINGS]), product_key(command.product_id), command.dumps()
+            )
     except KafkaUnavailable as exc:
         if outcome is not None:
             listener.forget(command.order_id, outcome)
@@ -60,11 +67,23 @@ async def send_command(
 
 async def _project(request: web.Request, event: dict[str, Any]) -> None:
     """Show the client's next read what it was just told (the projection agent may
-    lag by a few ms); the projection never moves backwards, so this is safe."""
+    lag by a few ms); the projection never moves backwards, so this is safe. The
+    decisions of concurrent requests share one write (``decision_writes``)."""
     order = order_projection.projection_of(event)
     if order is None:
         return
     try:
-        await order_projection.write_orders(request.app[REDIS], request.app[SETTINGS], [order])
+        await request.app[DECISION_WRITES].submit(None, order)
     except Exception as exc:  # the projection agent writes it too, a little later
         log.warning("could not project order %s: %s", order["order_id"], exc)
+
+
+def decision_writes(app: web.Application) -> GroupCommit[None, dict[str, Any]]:
+    """Decided orders to the Redis projection: one pipeline for those that arrive
+    while the previous one is in flight."""
+    redis, settings = app[REDIS], app[SETTINGS]
+
+    async def write(_: None, orders: list[dict[str, Any]]) -> None:
+        await order_projection.write_orders(redis, settings, orders)
+
+    return GroupCommit(write, MAX_DECISION_WRITES)

@@ -14,6 +14,8 @@ import pymysql
 import redis.exceptions
 from aiohttp import web
 
+from api import jsons
+
 log = logging.getLogger(__name__)
 
 # Connection-level failures of MySQL or Redis: 503, never 500.
@@ -79,7 +81,7 @@ def error_response(err: ApiError) -> web.Response:
     body: dict[str, str] = {"code": err.code, "message": err.message}
     if err.field is not None:
         body["field"] = err.field
-    return web.json_response({"error": body}, status=err.status, headers=err.headers)
+    return jsons.answer({"error": body}, status=err.status, headers=err.headers)
 
 
 @web.middleware

@@ -6,13 +6,16 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from api.group_commit import GroupCommit
 from api.hashing_slots import HashingSlots
 from api.kafka import CommandProducer
 from api.metrics import ApiMetrics
 from api.outcomes import OutcomeListener
+from api.pushed_state import PushedState
 from api.recent_products import RecentProducts
 from api.refused_addresses import RefusedAddresses
 from api.token_versions import TokenVersions
+from api.tokens import VerifiedTokens
 from storage.mysql import Database
 from streams.settings import Settings
 
@@ -28,3 +31,8 @@ TOKEN_VERSIONS = web.AppKey("token_versions", TokenVersions)
 RECENT_PRODUCTS = web.AppKey("recent_products", RecentProducts)
 HASHING_SLOTS = web.AppKey("hashing_slots", HashingSlots)
 REFUSED_ADDRESSES = web.AppKey("refused_addresses", RefusedAddresses)
+VERIFIED_TOKENS = web.AppKey("verified_tokens", VerifiedTokens)
+PUSHED_STATE = web.AppKey("pushed_state", PushedState)
+# ReserveOrders by product (api/order_produces.py); decided orders to project (one queue).
+ORDER_PRODUCES = web.AppKey("order_produces", GroupCommit)
+DECISION_WRITES = web.AppKey("decision_writes", GroupCommit)

@@ -32,6 +32,7 @@ from api.keys import (
     SETTINGS,
     SIGNING_SECRET,
     TOKEN_VERSIONS,
+    VERIFIED_TOKENS,
 )
 from api.passwords import dummy_hash, hash_password, verify_password
 from api.refused_addresses import RefusedAddresses
@@ -179,6 +180,7 @@ async def _auth_state(app: web.Application) -> AsyncIterator[None]:
 def setup_member_routes(app: web.Application) -> None:
     # Resolved now so that start-up fails without a usable secret.
     app[SIGNING_SECRET] = app[SETTINGS].signing_secret()
+    app[VERIFIED_TOKENS] = tokens.VerifiedTokens(app[SIGNING_SECRET])
     app[HASHING_SLOTS] = HashingSlots()
     app[REFUSED_ADDRESSES] = RefusedAddresses()
     app.cleanup_ctx.append(_auth_state)

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from api import jsons
 from api.times import rfc3339
 from streams.statuses import REJECTED, RESERVED
 
@@ -31,8 +32,8 @@ def decision_response(
             "status": RESERVED,
             "expires_at": rfc3339(order.get("expires_at")),
         }
-        return web.json_response(body, status=201, headers=headers)
+        return jsons.answer(body, status=201, headers=headers)
     if order["status"] == REJECTED:
         body = {"order_id": order["order_id"], "status": REJECTED, "reason": order.get("reason")}
-        return web.json_response(body, status=409, headers=headers)
-    return web.json_response(order_body(order), status=200, headers=headers)
+        return jsons.answer(body, status=409, headers=headers)
+    return jsons.answer(order_body(order), status=200, headers=headers)

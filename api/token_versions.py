@@ -7,7 +7,9 @@ lifetime, so a miss is rare (Redis lost its data, or the token predates this).
 
 Staleness: an entry is trusted in-process for ``CACHE_SECONDS`` (1 s), so a
 ``logout-all`` on one API instance is honoured by every other instance within
-1 s (immediately on the instance that served it). A ``logout-all`` that cannot
+1 s (immediately on the instance that served it). A ``logout-all`` is also
+pushed to every instance (api/pushed_state.py), which is what the sold-out
+refusal, made without any round trip, relies on. A ``logout-all`` that cannot
 write Redis (Redis down) still counts (MySQL is the truth), and this instance
 keeps retrying the Redis write every ``REPAIR_INTERVAL_SECONDS`` until it lands;
 until then other instances may accept the revoked tokens. If the instance dies
@@ -26,8 +28,8 @@ from redis.exceptions import RedisError
 from api.tokens import ACCESS_TTL_SECONDS
 from storage import members as member_sql
 from storage.mysql import Database
-from storage.token_version_store import raise_version
-from streams.keys import token_version_key
+from storage.token_version_store import raise_version, record_revocation
+from streams.keys import revocations_channel, revocations_key, token_version_key
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,17 @@ class TokenVersions:
         self._cache: dict[int, tuple[int | None, float]] = {}
         self._repairs: set[asyncio.Task[None]] = set()
 
+    def cached(self, member_id: int) -> tuple[int | None] | None:
+        """The version from the in-process cache if fresh (a 1-tuple), else None."""
+        hit = self._cache.get(member_id)
+        if hit is not None and time.monotonic() - hit[1] < CACHE_SECONDS:
+            return (hit[0],)
+        return None
+
+    def remember(self, member_id: int, version: int | None) -> None:
+        """A version just read by someone else (the intake script)."""
+        self._remember(member_id, version, time.monotonic())
+
     async def current(self, member_id: int) -> int | None:
         now = time.monotonic()
         hit = self._cache.get(member_id)
@@ -66,7 +79,7 @@ class TokenVersions:
         version = await self._database.run(
             lambda cur: member_sql.bump_token_version(cur, member_id)
         )
-        if not await self._try_redis(member_id, version):
+        if not await self._try_redis(member_id, version, revoke=True):
             log.warning("token version of member %s not written to Redis; retrying", member_id)
             task = asyncio.create_task(self._repair(member_id, version))
             self._repairs.add(task)
@@ -98,16 +111,28 @@ class TokenVersions:
         give_up_at = time.monotonic() + REPAIR_GIVE_UP_SECONDS
         while time.monotonic() < give_up_at:
             await asyncio.sleep(REPAIR_INTERVAL_SECONDS)
-            if await self._try_redis(member_id, version):
+            if await self._try_redis(member_id, version, revoke=True):
                 log.info("token version of member %s written to Redis", member_id)
                 return
 
     async def _try_redis(
-        self, member_id: int, version: int, ttl_seconds: int = ACCESS_TTL_SECONDS
+        self,
+        member_id: int,
+        version: int,
+        ttl_seconds: int = ACCESS_TTL_SECONDS,
+        revoke: bool = False,
     ) -> bool:
-        key = token_version_key(self._settings, member_id)
+        """Raise the stored version; a revocation is also pushed to every API process."""
+        settings = self._settings
+        key = token_version_key(settings, member_id)
         try:
-            await raise_version(self._redis, key, version, ttl_seconds)
+            if revoke:
+                keys = (key, revocations_key(settings), revocations_channel(settings))
+                await record_revocation(
+                    self._redis, keys, member_id, version, ttl_seconds, time.time()
+                )
+            else:
+                await raise_version(self._redis, key, version, ttl_seconds)
         except (RedisError, OSError):
             return False
         return True

@@ -86,3 +86,30 @@ def _claims(payload: dict[str, object], token_type: str) -> Claims:
     if role not in ("member", "admin"):
         raise TokenInvalid("unknown role")
     return Claims(int(sub), str(role), ver, token_type, exp)
+
+
+class VerifiedTokens:
+    """Claims of tokens whose signature was checked already, by token string.
+
+    A buyer sends the same access token with every request; checking its HMAC
+    and parsing it once is enough. A hit is still refused once expired. Only
+    valid tokens are kept, at most ``max_entries`` (then the cache starts over).
+    """
+
+    def __init__(self, secret: str, max_entries: int = 100_000) -> None:
+        self._secret = secret
+        self._max_entries = max_entries
+        self._claims: dict[str, Claims] = {}
+
+    def decode(self, token: str, token_type: str = ACCESS) -> Claims:
+        claims = self._claims.get(token)
+        if claims is None:
+            claims = decode(self._secret, token, token_type)
+            if len(self._claims) >= self._max_entries:
+                self._claims.clear()
+            self._claims[token] = claims
+        if claims.token_type != token_type:
+            raise TokenInvalid(f"not an {token_type} token")
+        if claims.expires_at <= time.time():
+            raise TokenExpired("token expired")
+        return claims

@@ -49,11 +49,11 @@ return 1
 """
 
 
-def _keys(settings: Settings, order: Mapping[str, Any]) -> list[str]:
+def projection_keys(settings: Settings, order: Mapping[str, Any]) -> list[str]:
     return [order_key(settings, order["order_id"]), holds_key(settings)]
 
 
-def _args(order: Mapping[str, Any]) -> list[str]:
+def projection_args(order: Mapping[str, Any]) -> list[str]:
     hold = f"{order['product_id']}:{order['order_id']}"
     args = [str(STATUS_RANK[order["status"]]), str(ORDER_TTL_SECONDS), hold]
     for name in FIELDS:
@@ -70,12 +70,26 @@ async def write_orders(
     batch = list(orders)
     if len(batch) == 1:
         # EVALSHA alone; a pipeline would first ask whether the script is loaded.
-        await script(keys=_keys(settings, batch[0]), args=_args(batch[0]))
+        await script(keys=projection_keys(settings, batch[0]), args=projection_args(batch[0]))
         return
     async with redis.pipeline(transaction=False) as pipe:
         for order in batch:
-            await script(keys=_keys(settings, order), args=_args(order), client=pipe)
+            await script(
+                keys=projection_keys(settings, order), args=projection_args(order), client=pipe
+            )
         await pipe.execute()
+
+
+# KEYS: the order's hash. Drops a PENDING projection (of an order Kafka did not take).
+FORGET_PENDING = """
+if redis.call('HGET', KEYS[1], 'status') == 'PENDING' then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+async def forget_pending(redis: Redis, settings: Settings, order_id: str) -> None:
+    """Remove the order's projection if it still says PENDING (one round trip)."""
+    await redis.register_script(FORGET_PENDING)(keys=[order_key(settings, order_id)])
 
 
 def projection_of(event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -86,7 +100,7 @@ def projection_of(event: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-def _typed(raw: Mapping[str, str]) -> dict[str, Any]:
+def typed_order(raw: Mapping[str, str]) -> dict[str, Any]:
     order: dict[str, Any] = {}
     for name in FIELDS:
         value = raw.get(name, "")
@@ -102,7 +116,7 @@ def _typed(raw: Mapping[str, str]) -> dict[str, Any]:
 async def read_order(redis: Redis, settings: Settings, order_id: str) -> dict[str, Any] | None:
     """The projected order, times as epoch seconds; None if Redis does not know it."""
     raw: dict[str, str] = await redis.hgetall(order_key(settings, order_id))  # type: ignore[assignment]
-    return _typed(raw) if raw else None
+    return typed_order(raw) if raw else None
 
 
 async def due_holds(

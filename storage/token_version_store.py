@@ -30,6 +30,35 @@ return version
 """
 
 
+# KEYS: the member's entry, the recent revocations. ARGV: version, ttl, member id, now,
+# how long revocations are kept, the revocations channel. RAISE, then tell every API process.
+REVOKE = (
+    RAISE.rsplit("return version", 1)[0]
+    + """
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3] .. ':' .. version)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[4]) - tonumber(ARGV[5]))
+redis.call('PUBLISH', ARGV[6], ARGV[3] .. ' ' .. version .. ' ' .. ARGV[4])
+return version
+"""
+)
+
+
+async def record_revocation(
+    client: Redis,
+    keys: tuple[str, str, str],
+    member_id: int,
+    version: int,
+    ttl_seconds: int,
+    now: float,
+) -> int:
+    """``raise_version``, and publish the revocation (``keys``: the member's entry, the
+    recent revocations, their channel), kept for ``ttl_seconds`` (api/pushed_state.py)."""
+    entry, recent, channel = keys
+    script = client.register_script(REVOKE)
+    args: list[str | int | float] = [version, ttl_seconds, member_id, now, ttl_seconds, channel]
+    return int(await script(keys=[entry, recent], args=args))
+
+
 async def raise_version(client: Redis, key: str, version: int, ttl_seconds: int) -> int:
     """Store at least ``version`` for at least ``ttl_seconds``; the version now stored."""
     script = client.register_script(RAISE)

@@ -51,3 +51,23 @@ def auth_rate_key(settings: Settings, action: str, by: str, subject: str, window
 def holds_key(settings: Settings) -> str:
     """Sorted set of live holds ("product_id:order_id", score = expires_at) for expiry."""
     return f"{settings.app_id}:holds"
+
+
+def sold_out_key(settings: Settings) -> str:
+    """Hash product_id -> offset of every product whose projected ``remaining`` is 0."""
+    return f"{settings.app_id}:sold-out"
+
+
+def stock_changes_channel(settings: Settings) -> str:
+    """Pub/sub channel: "product_id offset remaining" whenever a product reaches or leaves 0."""
+    return f"{settings.app_id}:stock-changes"
+
+
+def revocations_key(settings: Settings) -> str:
+    """Sorted set of "member_id:version" (score: epoch seconds) of recent logout-alls."""
+    return f"{settings.app_id}:revocations"
+
+
+def revocations_channel(settings: Settings) -> str:
+    """Pub/sub channel: "member_id version" on every logout-all."""
+    return f"{settings.app_id}:revoked"

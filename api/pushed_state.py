@@ -141,6 +141,7 @@ class PushedState:
                 socket_connect_timeout=0.5,
                 socket_timeout=1.0,
                 retry=Retry(NoBackoff(), 0),
+                client_name=f"{self._settings.app_id}:pushed-state",
             )
             try:
                 await self._follow(client)

@@ -3,8 +3,9 @@
 A real worker, saga worker and API. One unit is bought, so the API refuses
 orders from its pushed sold-out set (409, no order). Then the unit comes back
 three ways in turn: the buyer cancels, a hold expires, the admin restocks. All
-the while a prober sends orders one after another (each waiting for its decision) and a poller reads the
-product's stock hash in Redis every few milliseconds. Whenever Redis shows units
+the while a prober sends orders one after another (each waiting for its
+decision) and a poller reads the product's stock hash in Redis every few
+milliseconds. Whenever Redis shows units
 left, the API must take an order sent within ``BOUND`` of that moment, and must
 refuse none sent later while the units are still there (topology.md, "The API's
 side": the flag follows the hash within 100 ms).

@@ -9,6 +9,7 @@ so the API starts, and reports not-ready, while Kafka is down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -83,18 +84,31 @@ class CommandProducer:
         producer's sequence numbers: the broker then refuses every later batch
         (OutOfOrderSequenceNumber, which also ends aiokafka's sender task), so the
         old producer would never send again. A new producer has a new producer id.
-        The old one delivers or fails what it still holds in the background.
+
+        The old one is abandoned, not flushed: an idempotent aiokafka producer retries
+        a batch until it succeeds, so a record already answered 503 would otherwise
+        be stored once Kafka is back, unknown to its client. What it still holds
+        fails at once (503 for those requests too); only a request already at the
+        broker when it failed can have been stored.
         """
         if self._producer is not producer:
             return  # another request already replaced it
         self._producer = None
-        task = asyncio.create_task(self._stop_quietly(producer))
+        task = asyncio.create_task(self._abandon(producer))
         self._stopping.add(task)
         task.add_done_callback(self._stopping.discard)
 
     @staticmethod
-    async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+    async def _abandon(producer: AIOKafkaProducer) -> None:
+        # aiokafka 0.14 has no public abort: cancel its sender task (no more
+        # sends), then fail every batch it holds, then close its connections.
+        sender = getattr(producer, "_sender", None)
+        batches = getattr(producer, "_message_accumulator", None)
         try:
+            if sender is not None and batches is not None:
+                with contextlib.suppress(asyncio.CancelledError):  # its task's, not ours
+                    await sender.close()
+                batches.fail_all(KafkaError("producer abandoned after a failed send"))
             await producer.stop()
         except Exception as exc:  # it failed already; nothing is waiting on it
             log.warning("a discarded Kafka producer did not stop cleanly: %s", exc)

@@ -1,0 +1,114 @@
+"""Coalesced produces under a Kafka outage: every 202 is stored, no 503 is.
+
+The API packs one product's concurrent orders into one CommandBatch record
+(topology.md, "Command records"). Kafka is made to refuse this test's
+stock-commands writes while orders are in flight (the topic's
+``max.message.bytes`` below any record: MESSAGE_TOO_LARGE; the shared broker
+cannot be stopped, and a single broker ignores a ``min.insync.replicas`` above
+its replica count). Then the topic is writable again and orders go on. Read
+back from the topic: every order answered 202 is in a record, no order answered
+503 is (the API abandons the producer that failed,
+so nothing it answered 503 for is sent later), and batches were made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import pytest
+import redis
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from storage.token_version_store import raise_versions
+from streams.keys import token_version_key
+from streams.records import command_entries
+from streams.settings import Settings
+from streams.topics import STOCK_COMMANDS
+from tests.support.processes import ManagedProcess
+from tests.support.sale import Member, end_offsets_total, list_product, read_topic, seed_members
+
+pytestmark = pytest.mark.integration
+
+Answer = tuple[int, dict[str, Any]]
+
+
+async def _orders(
+    base: str, orders: list[tuple[Member, int]], concurrency: int, answered: list[int] | None = None
+) -> list[Answer]:
+    gate = asyncio.Semaphore(concurrency)
+    answered = [0] if answered is None else answered
+
+    async def one(http: aiohttp.ClientSession, member: Member, pid: int) -> Answer:
+        async with (
+            gate,
+            http.post(
+                f"{base}/orders", json={"product_id": pid, "qty": 1}, headers=member.headers
+            ) as resp,
+        ):
+            answered[0] += 1
+            return resp.status, dict(await resp.json())
+
+    async with aiohttp.ClientSession() as http:
+        return await asyncio.gather(*(one(http, m, pid) for m, pid in orders))
+
+
+async def _refuse_writes(settings: Settings, topic: str, refuse: bool) -> None:
+    """Make the broker refuse every record of ``topic`` (or take them again)."""
+    # AlterConfigs sets the topic's whole dynamic config: keep min.insync.replicas.
+    configs = {"min.insync.replicas": str(settings.min_insync_replicas())}
+    if refuse:
+        configs["max.message.bytes"] = "16"  # smaller than any command: MESSAGE_TOO_LARGE
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs)])
+    finally:
+        await admin.close()
+
+
+async def test_a_refused_batch_is_503_for_exactly_its_orders_and_never_stored(
+    fresh_settings: Settings,
+    api_factory: Callable[..., tuple[ManagedProcess, str]],
+) -> None:
+    _, base = api_factory(fresh_settings)
+    admin, *_ = seed_members(fresh_settings, 1, role="admin")
+    members = seed_members(fresh_settings, 300)
+    with redis.Redis.from_url(fresh_settings.redis_url) as client:
+        keys = [(token_version_key(fresh_settings, m.member_id), 0) for m in members]
+        raise_versions(client, keys, 3600)
+    products = [(await list_product(base, admin, stock=10_000))["product_id"] for _ in range(2)]
+    orders = [(m, products[n % 2]) for n, m in enumerate(members)]
+    topic = STOCK_COMMANDS.name(fresh_settings)
+
+    before = await _orders(base, orders[:120], concurrency=60)
+    answered = [0]
+    during = asyncio.create_task(_orders(base, orders[120:180], 20, answered))
+    while answered[0] < 10:  # the outage begins with orders in flight
+        await asyncio.sleep(0.001)
+    await _refuse_writes(fresh_settings, topic, refuse=True)
+    try:
+        outage = await during
+    finally:
+        await _refuse_writes(fresh_settings, topic, refuse=False)
+    await asyncio.sleep(1.0)
+    after = await _orders(base, orders[180:], concurrency=60)
+
+    answers = before + outage + after
+    assert {status for status, _ in answers} <= {202, 503}, answers
+    accepted = {body["order_id"] for status, body in answers if status == 202}
+    refused = [status for status, _ in outage if status == 503]
+    assert refused, "the outage refused no order"
+    assert {status for status, _ in before + after} == {202}
+    total = await end_offsets_total(fresh_settings, topic)
+    records = await read_topic(fresh_settings, topic, until=total)
+    values = [json.loads(r.value) for r in records]
+    stored = [c["order_id"] for v in values for c in command_entries(v) if "order_id" in c]
+    assert len(stored) == len(set(stored)), "an order was stored twice"
+    assert accepted <= set(stored), f"{len(accepted - set(stored))} orders answered 202 missing"
+    assert set(stored) <= accepted, f"{len(set(stored) - accepted)} orders answered 503 stored"
+    assert any(v["kind"] == "CommandBatch" for v in values), "no batch was made"

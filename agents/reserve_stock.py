@@ -5,7 +5,7 @@ one partition in arrival order) one record at a time (a command, or a
 CommandBatch of one product's commands), decides its commands with
 agents/stock_rules.py, writes the table ``key_to_stock_record`` (product record
 first, once a record, see agents/stock_replay.py), then sends the outcome events
-to ``order-events`` (tables/stock_writes.py). First come, first served: records
+to ``order-events`` (tables/stock_store.py). First come, first served: records
 are decided in offset order, a batch's commands in list order.
 
 Offsets are committed by Faust only after its producer is flushed (at-least-once,
@@ -17,12 +17,12 @@ applied again after a crash, which agents/stock_replay.py makes harmless.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from agents.stock_gauges import ProductStock
@@ -39,7 +39,7 @@ from streams.topics import STOCK_COMMANDS
 from streams.topics import product_key as message_key
 from tables.stock import key_to_stock_record
 from tables.stock_records import PRODUCT_PREFIX, Record
-from tables.stock_writes import StockWriter
+from tables.stock_store import StockStore
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +70,15 @@ def stock_projection() -> StockProjection:
 
 
 @functools.cache
-def stock_writer() -> StockWriter:
-    return StockWriter(key_to_stock_record, order_events.get_topic_name())
+def stock_store() -> StockStore:
+    return StockStore(key_to_stock_record, order_events.get_topic_name())
 
 
 def locate(value: Any, partition: int, offset: int) -> list[Located] | None:
     """The decoded commands of the record at this place, in order, or None (logged)
     if it cannot be decoded: a record is decided whole or not at all."""
     try:
-        data = json.loads(value) if isinstance(value, bytes | str) else value
+        data = orjson.loads(value) if isinstance(value, bytes | str) else value
         bodies = decode_commands(data)
     except (ValueError, TypeError, KeyError) as exc:
         log.warning("skipping undecodable stock command at %s:%s: %s", partition, offset, exc)
@@ -87,15 +87,16 @@ def locate(value: Any, partition: int, offset: int) -> list[Located] | None:
 
 
 def _read(key: str) -> Record | None:
-    # The store itself: one lookup (the table's own get looks a key up twice).
+    # For the gauges, outside any event: Faust's store finds the key's partition.
     value: Record | None = key_to_stock_record.data.get(key)
     return value
 
 
 async def apply(record: list[Located]) -> Step:
     """Apply one record's commands: table writes in the order given, then the events."""
-    step = handle(_read, record)
     first = record[0]
+    store = stock_store()
+    step = handle(functools.partial(store.read, first.partition), record)
     if OUT_OF_ORDER in step.outcomes:
         log.error(
             "stock command at %s:%s arrived after offset %s was applied; its order is"
@@ -105,7 +106,7 @@ async def apply(record: list[Located]) -> Step:
             step.product["last_offset"],
         )
     key = message_key(first.body.product_id)
-    await stock_writer().write(first.partition, step.writes, [(key, e) for e in step.events])
+    await store.write(first.partition, step.writes, [(key, e) for e in step.events])
     stock_projection().note(step.product)
     metrics = stock_metrics()
     now = time.time()

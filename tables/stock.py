@@ -19,7 +19,7 @@ import faust
 from streams.app import app, settings
 from streams.topics import STOCK_TABLE, topic_config
 from tables import clean_shutdown
-from tables.stock_writes import stop_without_commit
+from tables.stock_store import stop_without_commit
 
 log = logging.getLogger(__name__)
 

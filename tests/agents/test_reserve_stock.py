@@ -16,7 +16,7 @@ from agents.stock_replay import DUPLICATE, REPLAYED
 from streams.app import app, order_events
 from tables.stock import key_to_stock_record
 from tables.stock_records import member_key, order_key, product_key
-from tables.stock_writes import StockWriter
+from tables.stock_store import StockStore
 
 T0 = 1_000_000.0
 
@@ -37,7 +37,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, dict[str, Any]]]:
         if topic == events_topic:
             captured.append((key, json.loads(value)))
 
-    monkeypatch.setattr(StockWriter, "send", send)
+    monkeypatch.setattr(StockStore, "send", send)
     return captured
 
 

@@ -1,4 +1,4 @@
-"""The stock agent's writes: the table's store and changelog, then the outcome events.
+"""The stock table as the stock agent uses it: reads, writes and the outcome events.
 
 Faust's own table write (``table[key] = value``) costs about 200 µs a key: the
 store put, then a changelog record through Faust's buffered send (a
@@ -7,6 +7,8 @@ record). The stock agent writes two to three keys a decision, so that was most
 of its time. Here one record's writes cost a store put and one aiokafka
 ``send`` each, the persisted offset is written once a record, and the events
 are sent the same way, so the per-key cost is that of Kafka's own client.
+Reads go to the partition's RocksDB database; values are JSON through orjson,
+both ways (the standard library's codec was a quarter of the agent's time).
 
 What must stay true (topology.md, "Why a crash cannot oversell"):
 
@@ -40,6 +42,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from faust.types import TP
 
 log = logging.getLogger(__name__)
@@ -49,7 +52,7 @@ Record = dict[str, Any]
 
 def encode(value: Any) -> bytes:
     """JSON as the table's codecs read it back (faust 'json': UTF-8, any spacing)."""
-    return json.dumps(value, separators=(",", ":")).encode()
+    return orjson.dumps(value)
 
 
 def stop_without_commit(exc: BaseException) -> None:
@@ -67,12 +70,22 @@ def _fail_stop_on_error(future: Any) -> None:
         stop_without_commit(future.exception())
 
 
-class StockWriter:
-    """Writes one decided record: table writes in order, then its events."""
+class StockStore:
+    """Reads the table for a decision; writes one decided record, then its events."""
 
     def __init__(self, table: Any, events_topic: str) -> None:
         self.table = table
         self.events_topic = events_topic
+
+    def read(self, partition: int, key: str) -> Record | None:
+        """The value under ``key`` in this partition's store, or None."""
+        store = self.table.data
+        open_db = getattr(store, "_db_for_partition", None)
+        if open_db is None:  # the memory store of agent tests
+            value: Record | None = store.get(key)
+            return value
+        raw = open_db(partition).get(encode(key))
+        return None if raw is None else orjson.loads(raw)
 
     def store_put(self, partition: int, key: bytes, value: bytes, decoded: Any) -> None:
         store = self.table.data

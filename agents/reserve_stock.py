@@ -1,10 +1,12 @@
 """The stock agent ``reserve_stock``: the only writer of stock.
 
 It reads ``stock-commands`` (keyed by product, so one product's commands sit in
-one partition in arrival order) one command at a time, decides with
+one partition in arrival order) one record at a time (a command, or a
+CommandBatch of one product's commands), decides its commands with
 agents/stock_rules.py, writes the table ``key_to_stock_record`` (product record
-first, see agents/stock_replay.py), then sends the outcome events to
-``order-events``. First come, first served: commands are decided in offset order.
+first, once a record, see agents/stock_replay.py), then sends the outcome events
+to ``order-events`` (tables/stock_store.py). First come, first served: records
+are decided in offset order, a batch's commands in list order.
 
 Offsets are committed by Faust only after its producer is flushed (at-least-once,
 faust/transport/consumer.py ``_commit_offsets``), so a committed command's
@@ -15,12 +17,12 @@ applied again after a crash, which agents/stock_replay.py makes harmless.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from agents.stock_gauges import ProductStock
@@ -32,11 +34,12 @@ from storage.redis import create_redis
 from streams import faust_fixes
 from streams.app import app, order_events, settings
 from streams.metrics import StockMetrics
-from streams.records import decode_command
+from streams.records import decode_commands
 from streams.topics import STOCK_COMMANDS
 from streams.topics import product_key as message_key
 from tables.stock import key_to_stock_record
 from tables.stock_records import PRODUCT_PREFIX, Record
+from tables.stock_store import StockStore
 
 log = logging.getLogger(__name__)
 
@@ -66,41 +69,50 @@ def stock_projection() -> StockProjection:
     return StockProjection(settings, _redis, stock_metrics())
 
 
-def locate(value: Any, partition: int, offset: int) -> Located | None:
-    """The decoded command at this place, or None (logged) if it cannot be decoded."""
+@functools.cache
+def stock_store() -> StockStore:
+    return StockStore(key_to_stock_record, order_events.get_topic_name())
+
+
+def locate(value: Any, partition: int, offset: int) -> list[Located] | None:
+    """The decoded commands of the record at this place, in order, or None (logged)
+    if it cannot be decoded: a record is decided whole or not at all."""
     try:
-        data = json.loads(value) if isinstance(value, bytes | str) else value
-        return Located(decode_command(data), partition, offset)
+        data = orjson.loads(value) if isinstance(value, bytes | str) else value
+        bodies = decode_commands(data)
     except (ValueError, TypeError, KeyError) as exc:
         log.warning("skipping undecodable stock command at %s:%s: %s", partition, offset, exc)
         return None
+    return [Located(body, partition, offset, index) for index, body in enumerate(bodies)]
 
 
 def _read(key: str) -> Record | None:
-    # The store itself: one lookup (the table's own get looks a key up twice).
+    # For the gauges, outside any event: Faust's store finds the key's partition.
     value: Record | None = key_to_stock_record.data.get(key)
     return value
 
 
-async def apply(command: Located) -> Step:
-    """Apply one command: table writes in the order given, then its events."""
-    step = handle(_read, command)
-    if step.outcome == OUT_OF_ORDER:
+async def apply(record: list[Located]) -> Step:
+    """Apply one record's commands: table writes in the order given, then the events."""
+    first = record[0]
+    store = stock_store()
+    step = handle(functools.partial(store.read, first.partition), record)
+    if OUT_OF_ORDER in step.outcomes:
         log.error(
             "stock command at %s:%s arrived after offset %s was applied; its order is"
             " never decided",
-            command.partition,
-            command.offset,
+            first.partition,
+            first.offset,
             step.product["last_offset"],
         )
-    for key, value in step.writes:
-        key_to_stock_record[key] = value
-    for event in step.events:
-        await order_events.send(key=message_key(event["product_id"]), value=event)
+    key = message_key(first.body.product_id)
+    await store.write(first.partition, step.writes, [(key, e) for e in step.events])
     stock_projection().note(step.product)
     metrics = stock_metrics()
-    metrics.commands.labels(step.outcome).inc()
-    metrics.command_delay.observe(time.time() - command.body.at)
+    now = time.time()
+    for command, outcome in zip(record, step.outcomes, strict=True):
+        metrics.commands.labels(outcome).inc()
+        metrics.command_delay.observe(now - command.body.at)
     return step
 
 
@@ -116,12 +128,12 @@ async def reserve_stock(stream: Any) -> AsyncIterator[Step | None]:
             faust_fixes.set_aside(app.consumer, message)
             yield None
             continue
-        command = locate(event.value, message.partition, message.offset)
-        if command is None:
+        record = locate(event.value, message.partition, message.offset)
+        if record is None:
             stock_metrics().undecodable.inc()
             yield None
             continue
-        yield await apply(command)
+        yield await apply(record)
 
 
 def product_records() -> list[Record]:

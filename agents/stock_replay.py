@@ -1,16 +1,22 @@
-"""Apply one stock command so that a replay after ``kill -9`` changes nothing twice.
+"""Apply one record of stock commands so that a replay after ``kill -9`` changes nothing twice.
 
-The agent may see a command again (at-least-once) against a table that holds any
-prefix of the writes it made before the crash: all of a command's writes go to
-one changelog partition, in order, the product record first. So the product's
-``last_offset`` tells what survived of the command at offset ``o``:
+A record (one command, or a CommandBatch of one product's commands) is decided as
+one batch: its commands in list order, then one write of the product record for
+the whole record, then the other records the batch changed, then its events.
+The agent may see a record again (at-least-once) against a table that holds any
+prefix of the writes it made before the crash: they all go to one changelog
+partition, in order, the product record first. So the product's ``last_offset``
+tells what survived of the record at offset ``o``:
 
-- ``last_offset > o``: a later command's first write survived, hence all of ``o``'s:
-  write nothing, repeat ``o``'s events from the order record;
+- ``last_offset > o``: a later record's first write survived, hence all of ``o``'s:
+  write nothing, repeat each command's events from its order record;
 - ``last_offset == o``: the product record survived, maybe not the others: write
   again the records it lists as ``pending`` (same values), repeat the events;
 - ``last_offset < o``: nothing of ``o`` survived, the state is the one the first
-  run saw: decide again, which gives the same decision and the same events.
+  run saw: decide again, which gives the same decisions and the same events.
+
+A record is never split: its commands are decided together on every run, so the
+batch boundaries are the producer's and the same on a replay.
 
 Pure: ``handle`` reads through a function and returns the writes to make, in
 order, and the events to send.
@@ -18,12 +24,13 @@ order, and the events to send.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agents.stock_rules import Located, State, decide
 from tables.stock_records import (
+    Product,
     Record,
     member_key,
     member_record,
@@ -56,49 +63,76 @@ OUT_OF_ORDER = "OUT_OF_ORDER"
 
 @dataclass(frozen=True)
 class Step:
-    """What to do for one command: ``writes`` in this order, then send ``events``."""
+    """What to do for one record: ``writes`` in this order, then send ``events``.
+
+    ``outcomes`` has one entry per command of the record, in its order.
+    """
 
     writes: list[tuple[str, Record]]
     events: list[Record]
     product: Record
-    outcome: str
+    outcomes: list[str]
 
 
-def handle(read: Read, command: Located) -> Step:
-    product = read(product_key(command.body.product_id))
+def handle(read: Read, record: Sequence[Located]) -> Step:
+    """Decide (or replay) one record's commands: one product, one offset, in order."""
+    first = record[0]
+    product = read(product_key(first.body.product_id))
     last_offset = -1 if product is None else product["last_offset"]
-    if product is not None and last_offset > command.offset:
-        events = repeated_events(read, command)
-        skipped = not events and command.body.kind == "ReserveOrder"
-        return Step([], events, product, OUT_OF_ORDER if skipped else REPLAYED)
-    if product is not None and last_offset == command.offset:
+    if product is not None and last_offset > first.offset:
+        events: list[Record] = []
+        outcomes = []
+        for command in record:
+            own = repeated_events(read, command)
+            skipped = not own and command.body.kind == "ReserveOrder"
+            outcomes.append(OUT_OF_ORDER if skipped else REPLAYED)
+            events += own
+        return Step([], events, product, outcomes)
+    if product is not None and last_offset == first.offset:
         writes = [(key, value) for key, value in product["pending"]]
         rewritten = dict(writes)
-        events = repeated_events(lambda key: rewritten.get(key) or read(key), command)
-        return Step(writes, events, product, REPAIRED)
-    return _decided(read, command)
+
+        def after_rewrite(key: str) -> Record | None:
+            return rewritten.get(key) or read(key)
+
+        events = [event for command in record for event in repeated_events(after_rewrite, command)]
+        return Step(writes, events, product, [REPAIRED] * len(record))
+    return _decided(read, record)
 
 
-def _decided(read: Read, command: Located) -> Step:
-    body: Any = command.body
-    state = _state(read, body)
-    new, events = decide(state, command, body.at)
-    others: list[tuple[str, Record]] = []
-    if new.order is not None and new.order != state.order:
-        others.append((order_key(new.order.order_id), order_to_record(new.order)))
-    if new.member_units != state.member_units:
-        assert new.order is not None  # units change only with an order
-        key = member_key(body.product_id, new.order.member_id)
-        others.append((key, member_record(new.member_units)))
+def _decided(read: Read, record: Sequence[Located]) -> Step:
+    product_id = record[0].body.product_id
+    product = product_from_record(product_id, read(product_key(product_id)))
+    # What the record's earlier commands wrote, in the order first written: later
+    # commands of the batch read through it.
+    written: dict[str, Record] = {}
+
+    def current(key: str) -> Record | None:
+        return written[key] if key in written else read(key)
+
+    events: list[Record] = []
+    outcomes = []
+    for command in record:
+        body: Any = command.body
+        state = _state(current, body, product)
+        new, own = decide(state, command, body.at)
+        if new.order is not None and new.order != state.order:
+            written[order_key(new.order.order_id)] = order_to_record(new.order)
+        if new.member_units != state.member_units:
+            assert new.order is not None  # units change only with an order
+            written[member_key(product_id, new.order.member_id)] = member_record(new.member_units)
+        product = new.product
+        events += own
+        outcomes.append(_outcome(body.kind, state, own))
+    others = list(written.items())
     pending = [[key, value] for key, value in others]
-    product = product_to_record(new.product, command.offset, pending)
-    # The product record goes first: its surviving means the command's decision did.
-    writes = [(product_key(body.product_id), product), *others]
-    return Step(writes, events, product, _outcome(body.kind, state, events))
+    product_record = product_to_record(product, record[0].offset, pending)
+    # The product record goes first: its surviving means the record's decisions did.
+    writes = [(product_key(product_id), product_record), *others]
+    return Step(writes, events, product_record, outcomes)
 
 
-def _state(read: Read, body: Any) -> State:
-    product = product_from_record(body.product_id, read(product_key(body.product_id)))
+def _state(read: Read, body: Any, product: Product) -> State:
     if not _names_an_order(body):
         return State(product)
     order = order_from_record(read(order_key(body.order_id)))
@@ -134,7 +168,12 @@ def repeated_events(read: Read, command: Located) -> list[Record]:
     order = read(order_key(body.order_id))
     if order is None:
         return []
-    place = (command.partition, command.offset)
-    own = [e for e in order["events"] if (e["command_partition"], e["command_offset"]) == place]
+    place = command.place
+    own = [e for e in order["events"] if _place(e) == place]
     # None of its own: the command changed nothing, which repeats the latest event.
     return own or order["events"][-1:]
+
+
+def _place(event: Record) -> tuple[int, int, int]:
+    # Events written before CommandBatch existed carry no index: they were bare commands.
+    return (event["command_partition"], event["command_offset"], event.get("command_index", 0))

@@ -15,11 +15,19 @@ from tables.stock_records import Order, Product, Record
 
 @dataclass(frozen=True)
 class Located:
-    """A command and its place in ``stock-commands``: its arrival order."""
+    """A command and its place in ``stock-commands``: its arrival order.
+
+    ``index`` is its place in its record (a CommandBatch's list; 0 for a bare command).
+    """
 
     body: Any
     partition: int
     offset: int
+    index: int = 0
+
+    @property
+    def place(self) -> tuple[int, int, int]:
+        return (self.partition, self.offset, self.index)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ def order_event(order: Order, command: Located, name: str) -> Record:
         "expires_at": order.expires_at,
         "command_partition": command.partition,
         "command_offset": command.offset,
+        "command_index": command.index,
     }
 
 

@@ -1,14 +1,20 @@
-"""How many stock commands one worker decides per second.
+"""How many stock commands one worker decides per second, and at what cost.
 
 Produces ``--orders`` ReserveOrder commands for ``--products`` products up front
 (each product listed with enough units for a third of its orders, limit 1, so
-every outcome occurs), then starts one real stock worker (``faust -A streams.app
-worker``; with ``--with-saga`` also the saga worker that follows its decisions
-into Redis and MySQL) and times the outcome events on ``order-events``: rate =
-events / (last event's Kafka timestamp - first event's). Everything runs under a
-fresh app id and a fresh MySQL database, both removed at the end.
+every outcome occurs), ``--per-record`` of one product's orders to a record (a
+CommandBatch, as the API packs them; 1 = bare commands), then starts one real
+stock worker (``faust -A streams.app worker``; with ``--with-saga`` also the saga
+worker that follows its decisions into Redis and MySQL) and times the outcome
+events on ``order-events``: rate = events / (last event's Kafka timestamp -
+first event's). It also gives the worker's CPU per decision (its user + system
+time from the first event seen to the last, over the events in between: a
+figure the machine's other load hardly moves, unlike the rate) and the records
+produced per order (changelog and events). Everything runs under a fresh app id
+and a fresh MySQL database, both removed at the end.
 
-    .venv/bin/python -m bench.stock_throughput --orders 20000 --products 8 [--with-saga]
+    .venv/bin/python -m bench.stock_throughput --orders 20000 --products 8 \
+        [--per-record 50] [--with-saga]
 """
 
 from __future__ import annotations
@@ -16,19 +22,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
 from streams.admin import ensure_topics
+from streams.records import CommandBatch
 from streams.settings import Settings
+from streams.topics import STOCK_TABLE
 from tests.support.processes import ManagedProcess, wait_http_ok, worker_process
 from tests.support.stock_sale import EventReader, listing, produce_commands, reserve
 
 
-def commands(orders: int, products: int, seed: int = 7) -> list[dict[str, object]]:
+def commands(
+    orders: int, products: int, per_record: int = 1, seed: int = 7
+) -> list[dict[str, object]]:
     rng = random.Random(seed)
     now = time.time()
     per_product = orders // products
@@ -36,16 +50,52 @@ def commands(orders: int, products: int, seed: int = 7) -> list[dict[str, object
     reserves = [
         reserve(1 + i % products, 1 + rng.randrange(orders // 2), now) for i in range(orders)
     ]
-    return [*listings, *reserves]
+    return [*listings, *packed(reserves, per_record)]
+
+
+def packed(reserves: list[dict[str, Any]], per_record: int) -> list[dict[str, Any]]:
+    """Each product's orders in CommandBatch records of ``per_record``, in order."""
+    if per_record <= 1:
+        return reserves
+    pending: dict[int, list[dict[str, Any]]] = {}
+    records = []
+    for order in reserves:
+        batch = pending.setdefault(order["product_id"], [])
+        batch.append(order)
+        if len(batch) == per_record:
+            records.append(
+                CommandBatch(product_id=order["product_id"], commands=batch).to_representation()
+            )
+            pending[order["product_id"]] = []
+    for product_id, batch in pending.items():
+        if batch:
+            records.append(CommandBatch(product_id=product_id, commands=batch).to_representation())
+    return records
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def end_offsets(settings: Settings, topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
+        return sum((await consumer.end_offsets(tps)).values())
+    finally:
+        await consumer.stop()
 
 
 async def measure(
-    settings: Settings, orders: int, products: int, workdir: Path, with_saga: bool
+    settings: Settings, orders: int, products: int, per_record: int, workdir: Path, with_saga: bool
 ) -> None:
     await ensure_topics(settings)
-    sent = await produce_commands(settings, commands(orders, products))
+    sent = await produce_commands(settings, commands(orders, products, per_record))
     print(
-        f"produced {len(sent)} commands ({products} listings) to {settings.app_id}.stock-commands"
+        f"produced {len(sent)} records ({products} listings, {orders} orders) to"
+        f" {settings.app_id}.stock-commands"
     )
     worker = worker_process(settings, workdir / "worker.data", workdir, "worker")
     saga_settings = dataclasses.replace(settings, worker_role="saga")
@@ -65,17 +115,31 @@ async def measure(
 async def report(settings: Settings, orders: int, worker: ManagedProcess) -> None:
     async with EventReader(settings) as reader:
         deadline = time.monotonic() + 600
+        while not reader.raw and time.monotonic() < deadline:
+            await reader.poll()
+        seen_first, cpu_first = len(reader.raw), cpu_seconds(worker.pid)
         while len(reader.raw) < orders and time.monotonic() < deadline:
             await reader.poll()
+        cpu = cpu_seconds(worker.pid) - cpu_first
     stamps = sorted(reader.timestamps)
     span = (stamps[-1] - stamps[0]) / 1000
     print(f"{len(stamps)} outcome events in {span:.2f} s: {len(stamps) / span:,.0f} decisions/s")
+    decided = len(reader.raw) - seen_first
+    print(f"worker CPU: {cpu * 1e6 / max(decided, 1):,.0f} µs per decision ({decided} decisions)")
+    changelog = await end_offsets(settings, f"{settings.app_id}-{STOCK_TABLE}-changelog")
+    print(
+        f"records per order: {changelog / orders:.2f} changelog + {len(reader.raw) / orders:.2f}"
+        " events"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--products", type=int, default=8)
+    parser.add_argument(
+        "--per-record", type=int, default=1, help="orders of one product per CommandBatch record"
+    )
     parser.add_argument(
         "--with-saga", action="store_true", help="a saga worker follows the decisions meanwhile"
     )
@@ -84,7 +148,16 @@ def main() -> None:
         settings = fresh_settings(Settings.from_env(), Path(tmp))
         create_database(settings)
         try:
-            asyncio.run(measure(settings, args.orders, args.products, Path(tmp), args.with_saga))
+            asyncio.run(
+                measure(
+                    settings,
+                    args.orders,
+                    args.products,
+                    args.per_record,
+                    Path(tmp),
+                    args.with_saga,
+                )
+            )
         finally:
             drop_database(settings)
             asyncio.run(drop_topics_and_keys(settings))

@@ -5,7 +5,7 @@
 nothing. ``CommandFacts`` keeps from ``stock-commands`` the order id of every
 ``ReserveOrder`` (an order the API acknowledged: it answers only after Kafka has
 the command) and where each restock sits; ``EventFacts`` keeps from
-``order-events`` each order's first decision and the offsets at which stock came
+``order-events`` each order's first decision and the places at which stock came
 back (invariant 6). ``GroupLag`` is how far each topic's consumer group is behind.
 """
 
@@ -20,7 +20,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from storage.first_come import Arrival, arrivals_from_events
+from storage.first_come import Arrival, Place, arrivals_from_events
+from streams.records import command_entries
 
 DECISIONS = frozenset({"OrderReserved", "OrderRejected"})
 # What every OrderEvent carries that the checks read; anything else is not one.
@@ -81,24 +82,25 @@ def _decoded(value: bytes | None) -> dict[str, Any] | None:
 
 
 class CommandFacts:
-    """From ``stock-commands``: acknowledged order ids and restock offsets per product."""
+    """From ``stock-commands``: acknowledged order ids and restock places per product."""
 
     def __init__(self) -> None:
         self.acknowledged: set[str] = set()
-        self.restocks: dict[int, set[int]] = defaultdict(set)
+        self.restocks: dict[int, set[Place]] = defaultdict(set)
 
     def add(self, records: Iterable[Any]) -> None:
         for record in records:
             value = record.value
             if b"ReserveOrder" not in value and b"RestockProduct" not in value:
                 continue  # most commands are neither: skip decoding them
-            command = _decoded(value)
-            if command is None:
+            data = _decoded(value)
+            if data is None:
                 continue
-            if command.get("kind") == "ReserveOrder" and "order_id" in command:
-                self.acknowledged.add(str(command["order_id"]))
-            elif command.get("kind") == "RestockProduct" and "product_id" in command:
-                self.restocks[int(command["product_id"])].add(record.offset)
+            for index, command in enumerate(command_entries(data)):
+                if command.get("kind") == "ReserveOrder" and "order_id" in command:
+                    self.acknowledged.add(str(command["order_id"]))
+                elif command.get("kind") == "RestockProduct" and "product_id" in command:
+                    self.restocks[int(command["product_id"])].add((record.offset, index))
 
 
 class EventFacts:
@@ -107,7 +109,7 @@ class EventFacts:
 
     def __init__(self) -> None:
         self.arrivals: dict[str, Arrival] = {}
-        self.returns: dict[int, set[int]] = defaultdict(set)
+        self.returns: dict[int, set[Place]] = defaultdict(set)
         self.decided_twice: dict[str, set[str]] = {}
 
     def add(self, records: Iterable[Any]) -> None:
@@ -128,8 +130,8 @@ class EventFacts:
         if outcome != first.outcome:
             self.decided_twice.setdefault(first.order_id, {first.outcome}).add(outcome)
 
-    def stock_returns(self, restocks: dict[int, set[int]]) -> dict[int, list[int]]:
-        """Offsets at which a product's stock came back: releases and restocks."""
+    def stock_returns(self, restocks: dict[int, set[Place]]) -> dict[int, list[Place]]:
+        """Places at which a product's stock came back: releases and restocks."""
         products = set(self.returns) | set(restocks)
         return {p: sorted(self.returns.get(p, set()) | restocks.get(p, set())) for p in products}
 

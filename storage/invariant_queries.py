@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from storage.first_come import Arrival, check_first_come
+from storage.first_come import Arrival, Place, check_first_come
 from storage.invariants import (
     PaymentSummary,
     Units,
@@ -104,7 +104,7 @@ def check(
     acknowledged: Iterable[str] | None = None,
     remaining: Mapping[int, int] | None = None,
     arrivals: Iterable[Arrival] | None = None,
-    stock_returns: Mapping[int, Sequence[int]] | None = None,
+    stock_returns: Mapping[int, Sequence[Place]] | None = None,
 ) -> list[Violation]:
     """Every violation of invariants 1-6 that MySQL and the given facts show."""
     stock, limits = product_limits(cur)
@@ -129,7 +129,7 @@ async def check_database(
     acknowledged: Iterable[str] | None = None,
     remaining: Mapping[int, int] | None = None,
     arrivals: Iterable[Arrival] | None = None,
-    stock_returns: Mapping[int, Sequence[int]] | None = None,
+    stock_returns: Mapping[int, Sequence[Place]] | None = None,
 ) -> list[Violation]:
     """``check`` in one read transaction, in a thread."""
     acked, given = list(acknowledged or ()), list(arrivals) if arrivals is not None else None

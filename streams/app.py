@@ -63,6 +63,11 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.replication_factor,
         # Decisions are only as durable as the changelog and the events they write.
         producer_acks=-1,
+        # A decision writes 2-3 KB (changelog and event), a CommandBatch of 50 orders
+        # over 100 KB: aiokafka appends to a full 16 KB batch only after the
+        # previous one is sent, so a record's writes waited for several round trips.
+        # Under Kafka's 1 MB record-batch limit.
+        producer_max_batch_size=256 * 1024,
         broker_commit_interval=1.0,
         # A worker killed with -9 holds its partitions until this expires (Faust's
         # default is 60 s); its replacement waits that long before it can decide.

@@ -11,7 +11,6 @@ default (RocksDB), thrown away at start unless the worker stopped cleanly
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import faust
 from streams.app import app, settings
 from streams.topics import STOCK_TABLE, topic_config
 from tables import clean_shutdown
+from tables.stock_store import stop_without_commit
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,7 @@ class FailStopOnLostWrite(faust.Sensor):
     """
 
     def on_send_error(self, producer: Any, exc: BaseException, state: Any) -> None:
-        log.critical("a record was not stored (%r); stopping without commit", exc)
-        logging.shutdown()
-        os._exit(70)
+        stop_without_commit(exc)
 
 
 key_to_stock_record = StockTable(

@@ -16,6 +16,7 @@ from agents.stock_replay import DUPLICATE, REPLAYED
 from streams.app import app, order_events
 from tables.stock import key_to_stock_record
 from tables.stock_records import member_key, order_key, product_key
+from tables.stock_store import StockStore
 
 T0 = 1_000_000.0
 
@@ -28,12 +29,15 @@ def memory_store() -> Iterator[None]:
 
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, dict[str, Any]]]:
+    """The outcome events the agent sends (key, value); changelog records are dropped."""
     captured: list[tuple[bytes, dict[str, Any]]] = []
+    events_topic = order_events.get_topic_name()
 
-    async def send(key: bytes, value: dict[str, Any], **_: Any) -> None:
-        captured.append((key, value))
+    async def send(self: Any, topic: str, key: bytes, value: bytes, partition: int) -> None:
+        if topic == events_topic:
+            captured.append((key, json.loads(value)))
 
-    monkeypatch.setattr(order_events, "send", send)
+    monkeypatch.setattr(StockStore, "send", send)
     return captured
 
 
@@ -84,7 +88,7 @@ async def put(agent: Any, value: bytes, offset: int | None = None) -> Any:
 async def test_first_come_first_served_within_limits(agent: Any, sent: list[Any]) -> None:
     await put(agent, listing(11, stock=2, limit=1))
     outcomes = [
-        (await put(agent, order(11, f"a{i}", member_id=m))).outcome
+        (await put(agent, order(11, f"a{i}", member_id=m))).outcomes[0]
         for i, m in enumerate([1, 1, 2, 3, 4])
     ]
     assert outcomes == ["RESERVED", "LIMIT_EXCEEDED", "RESERVED", "SOLD_OUT", "SOLD_OUT"]
@@ -117,7 +121,7 @@ async def test_undecodable_commands_are_skipped(agent: Any, sent: list[Any]) -> 
     for garbage in (b"not json", b'{"kind": "Nope"}', b"[1]", b'{"kind": "ReserveOrder"}'):
         assert await put(agent, garbage) is None
     await put(agent, listing(12, stock=1))
-    assert (await put(agent, order(12, "b1", member_id=1))).outcome == "RESERVED"
+    assert (await put(agent, order(12, "b1", member_id=1))).outcomes == ["RESERVED"]
     assert module.stock_metrics().undecodable._value.get() == skipped + 4
     assert len(sent) == 1
 
@@ -128,7 +132,7 @@ async def test_a_redelivered_command_is_not_applied_twice(agent: Any, sent: list
     await put(agent, order(13, "c2", member_id=2))
 
     again = await put(agent, order(13, "c1", member_id=1), offset=1)
-    assert again.outcome == REPLAYED and again.writes == []
+    assert again.outcomes == [REPLAYED] and again.writes == []
     assert again.events == first.events
     assert key_to_stock_record[product_key(13)]["remaining"] == 3
     assert key_to_stock_record[member_key(13, 1)] == {"units": 1}
@@ -138,6 +142,39 @@ async def test_a_retried_order_gets_its_first_outcome_back(agent: Any, sent: lis
     await put(agent, listing(14, stock=5, limit=2))
     first = await put(agent, order(14, "d1", member_id=1))
     retry = await put(agent, order(14, "d1", member_id=1))
-    assert retry.outcome == DUPLICATE
+    assert retry.outcomes == [DUPLICATE]
     assert sent[-1][1] == sent[-2][1] == first.events[0]
     assert key_to_stock_record[product_key(14)]["remaining"] == 4
+
+
+def batch(product_id: int, *orders: bytes) -> bytes:
+    commands = [json.loads(o) for o in orders]
+    body = {"kind": "CommandBatch", "product_id": product_id, "commands": commands}
+    return json.dumps(body).encode()
+
+
+async def test_a_batch_record_is_decided_in_list_order(agent: Any, sent: list[Any]) -> None:
+    await put(agent, listing(15, stock=2, limit=1))
+    orders = [order(15, f"e{i}", member_id=m) for i, m in enumerate([1, 1, 2, 3])]
+    step = await put(agent, batch(15, *orders))
+    assert step.outcomes == ["RESERVED", "LIMIT_EXCEEDED", "RESERVED", "SOLD_OUT"]
+    assert step.writes[0][0] == product_key(15)
+    assert [key for key, _ in step.writes].count(product_key(15)) == 1
+    assert [(e["order_id"], e["command_offset"], e["command_index"]) for _, e in sent[-4:]] == [
+        ("e0", 1, 0),
+        ("e1", 1, 1),
+        ("e2", 1, 2),
+        ("e3", 1, 3),
+    ]
+    assert key_to_stock_record[product_key(15)]["remaining"] == 0
+
+
+async def test_a_batch_with_a_stranger_is_skipped_whole(agent: Any, sent: list[Any]) -> None:
+    await put(agent, listing(16, stock=5))
+    skipped = module.stock_metrics().undecodable._value.get()
+    mixed = batch(16, order(16, "f1", member_id=1), order(17, "f2", member_id=2))
+    nested = json.dumps({"kind": "CommandBatch", "product_id": 16, "commands": [json.loads(mixed)]})
+    for value in (mixed, nested.encode(), batch(16)):
+        assert await put(agent, value) is None
+    assert module.stock_metrics().undecodable._value.get() == skipped + 3
+    assert key_to_stock_record[product_key(16)]["remaining"] == 5 and sent == []

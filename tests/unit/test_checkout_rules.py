@@ -209,9 +209,9 @@ def test_units_are_returned_exactly_once_whatever_the_order_of_commands(
     sequence: list[tuple[Any, ...]],
 ) -> None:
     table: dict[str, Any] = {}
-    table.update(handle(table.get, Located(listing(stock=3, limit=2), 0, 0)).writes)
+    table.update(handle(table.get, [Located(listing(stock=3, limit=2), 0, 0)]).writes)
     for offset, step in enumerate(sequence, start=1):
-        table.update(handle(table.get, Located(command_for(step, T0 + offset), 0, offset)).writes)
+        table.update(handle(table.get, [Located(command_for(step, T0 + offset), 0, offset)]).writes)
 
     product = table[product_key(7)]
     orders = [table[order_key(oid)] for oid in ORDERS if order_key(oid) in table]

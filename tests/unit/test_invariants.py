@@ -88,16 +88,33 @@ def test_member_limits() -> None:
 
 def test_first_come() -> None:
     arrivals = [
-        Arrival("early", 1, 1, 10, "RESERVED"),
-        Arrival("rejected", 1, 2, 11, "SOLD_OUT"),
-        Arrival("smaller", 1, 1, 12, "RESERVED"),  # qty 1 < 2 may still fit
-        Arrival("after-return", 1, 2, 20, "RESERVED"),  # stock came back at 15
-        Arrival("limit", 1, 1, 21, "LIMIT_EXCEEDED"),
+        Arrival("early", 1, 1, (10, 0), "RESERVED"),
+        Arrival("rejected", 1, 2, (11, 0), "SOLD_OUT"),
+        Arrival("smaller", 1, 1, (12, 0), "RESERVED"),  # qty 1 < 2 may still fit
+        Arrival("after-return", 1, 2, (20, 0), "RESERVED"),  # stock came back at 15
+        Arrival("limit", 1, 1, (21, 0), "LIMIT_EXCEEDED"),
     ]
-    assert check_first_come(arrivals, {1: [15]}) == []
+    assert check_first_come(arrivals, {1: [(15, 0)]}) == []
     found = check_first_come(arrivals, {})
     assert _codes(found) == [(6, "SERVED_OUT_OF_ORDER")]
     assert found[0].order_id == "rejected" and "after-return" in found[0].detail
+
+
+def test_first_come_within_one_record_follows_the_list() -> None:
+    # A CommandBatch at offset 30: its commands arrived in list order.
+    arrivals = [
+        Arrival("first", 1, 2, (30, 0), "SOLD_OUT"),
+        Arrival("second", 1, 2, (30, 1), "RESERVED"),
+    ]
+    found = check_first_come(arrivals, {})
+    assert _codes(found) == [(6, "SERVED_OUT_OF_ORDER")]
+    assert "offset 30, index 1" in found[0].detail
+    # Units came back between the two (a restock at index 1 of a record is before
+    # index 1 of a later one, but here it sits between them in the same record).
+    early = [Arrival("second", 1, 2, (30, 2), "RESERVED"), arrivals[0]]
+    assert check_first_come(early, {1: [(30, 1)]}) == []
+    # The other way round is no violation at all.
+    assert check_first_come([arrivals[1], Arrival("third", 1, 2, (30, 2), "SOLD_OUT")], {}) == []
 
 
 def test_arrivals_and_returns_come_from_order_events() -> None:
@@ -109,6 +126,7 @@ def test_arrivals_and_returns_come_from_order_events() -> None:
             "qty": 1,
             "reason": reason,
             "command_offset": offset,
+            "command_index": 0,
         }
 
     events = [
@@ -120,11 +138,11 @@ def test_arrivals_and_returns_come_from_order_events() -> None:
         event("OrderPaid", "c", 5),
     ]
     arrivals, returns = arrivals_from_events(events)
-    assert [(a.order_id, a.offset, a.outcome) for a in arrivals] == [
-        ("a", 1, "RESERVED"),
-        ("b", 2, "SOLD_OUT"),
-        ("c", 4, "RESERVED"),
+    assert [(a.order_id, a.place, a.outcome) for a in arrivals] == [
+        ("a", (1, 0), "RESERVED"),
+        ("b", (2, 0), "SOLD_OUT"),
+        ("c", (4, 0), "RESERVED"),
     ]
-    assert returns == {1: [3]}
+    assert returns == {1: [(3, 0)]}
     assert check_first_come(arrivals, returns) == []
     assert _codes(check_first_come(arrivals, {})) == [(6, "SERVED_OUT_OF_ORDER")]

@@ -97,6 +97,7 @@ def test_reservation_holds_units_for_the_member() -> None:
             "expires_at": T0 + 300,
             "command_partition": 3,
             "command_offset": 42,
+            "command_index": 0,
         }
     ]
     assert state.order.events == tuple(events)
@@ -231,7 +232,7 @@ def as_record(spec: tuple[Any, ...], at: float) -> Any:
 def test_invariants_hold_for_any_command_sequence(specs: list[tuple[Any, ...]]) -> None:
     table: dict[str, Any] = {}
     for offset, spec in enumerate(specs):
-        step = handle(table.get, Located(as_record(spec, T0 + offset), 0, offset))
+        step = handle(table.get, [Located(as_record(spec, T0 + offset), 0, offset)])
         table.update(step.writes)
         product = table[product_key(7)]
         assert product["remaining"] >= 0
@@ -243,8 +244,8 @@ def test_invariants_hold_for_any_command_sequence(specs: list[tuple[Any, ...]]) 
 
 def test_a_command_for_an_unknown_order_changes_nothing() -> None:
     table: dict[str, Any] = {}
-    table.update(handle(table.get, Located(listing(), 0, 0)).writes)
+    table.update(handle(table.get, [Located(listing(), 0, 0)]).writes)
     before = table[product_key(7)]
-    step = handle(table.get, Located(ExpireOrder(product_id=7, order_id="o-1", at=T0), 0, 1))
-    assert step.outcome == "NOT_HANDLED" and step.events == []
+    step = handle(table.get, [Located(ExpireOrder(product_id=7, order_id="o-1", at=T0), 0, 1)])
+    assert step.outcomes == ["NOT_HANDLED"] and step.events == []
     assert {**step.product, "last_offset": 0} == before

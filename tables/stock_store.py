@@ -1,0 +1,131 @@
+"""The stock table as the stock agent uses it: reads, writes and the outcome events.
+
+Faust's own table write (``table[key] = value``) costs about 200 µs a key: the
+store put, then a changelog record through Faust's buffered send (a
+FutureMessage, sensors, and a RocksDB write of the persisted offset for every
+record). The stock agent writes two to three keys a decision, so that was most
+of its time. Here one record's writes cost a store put and one aiokafka
+``send`` each, the persisted offset is written once a record, and the events
+are sent the same way, so the per-key cost is that of Kafka's own client.
+Reads go to the partition's RocksDB database; values are JSON through orjson,
+both ways (the standard library's codec was a quarter of the agent's time).
+
+What must stay true (topology.md, "Why a crash cannot oversell"):
+
+- **Order.** Every changelog write of the table goes through this module, in
+  the order given, to the partition of the record being decided, on the one
+  producer Faust flushes before it commits offsets (``app.producer``): aiokafka
+  keeps one request in flight per partition, so the changelog partition holds a
+  prefix of what was sent. Nothing else writes the table.
+- **Same bytes as Faust's.** Keys and values are JSON, as Faust's table codecs
+  write them, and the store gets the very bytes the changelog gets, so a restore
+  (Faust's ``apply_changelog_batch``, which puts the changelog's bytes) rebuilds
+  exactly what was written.
+- **No silent loss.** A record Kafka refuses for good ends the process before any
+  commit can skip it (``stop_without_commit``), as ``FailStopOnLostWrite`` does
+  for Faust's own sends.
+
+It reaches below Faust's public API in three places, checked against the pinned
+versions by ``streams.faust_fixes.apply`` at start-up (the worker refuses to
+start on others): the RocksDB store's per-partition databases and key index
+(faust/stores/rocksdb.py ``_db_for_partition``, ``_key_index``), and the
+aiokafka producer inside Faust's (faust/transport/drivers/aiokafka.py
+``Producer._ensure_producer``). With the memory store (agent tests) values go
+through the store's public mapping instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from faust.types import TP
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+
+
+def encode(value: Any) -> bytes:
+    """JSON as the table's codecs read it back (faust 'json': UTF-8, any spacing)."""
+    return orjson.dumps(value)
+
+
+def stop_without_commit(exc: BaseException) -> None:
+    """End the process at once: the offsets stay uncommitted and the commands replay.
+
+    Used when Kafka refused a write for good; committing past it would lose it.
+    """
+    log.critical("a record was not stored (%r); stopping without commit", exc)
+    logging.shutdown()
+    os._exit(70)
+
+
+def _fail_stop_on_error(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        stop_without_commit(future.exception())
+
+
+class StockStore:
+    """Reads the table for a decision; writes one decided record, then its events."""
+
+    def __init__(self, table: Any, events_topic: str) -> None:
+        self.table = table
+        self.events_topic = events_topic
+
+    def read(self, partition: int, key: str) -> Record | None:
+        """The value under ``key`` in this partition's store, or None."""
+        store = self.table.data
+        open_db = getattr(store, "_db_for_partition", None)
+        if open_db is None:  # the memory store of agent tests
+            value: Record | None = store.get(key)
+            return value
+        raw = open_db(partition).get(encode(key))
+        return None if raw is None else orjson.loads(raw)
+
+    def store_put(self, partition: int, key: bytes, value: bytes, decoded: Any) -> None:
+        store = self.table.data
+        open_db = getattr(store, "_db_for_partition", None)
+        if open_db is None:  # the memory store of agent tests: decoded values
+            store[json.loads(key)] = decoded
+            return
+        open_db(partition).put(key, value)
+        store._key_index[key] = partition
+
+    async def send(self, topic: str, key: bytes, value: bytes, partition: int) -> Any:
+        """Queue one record on Faust's producer; the future of its delivery."""
+        producer = self.table.app.producer._ensure_producer()
+        future = await producer.send(topic, value, key=key, partition=partition)
+        future.add_done_callback(_fail_stop_on_error)
+        return future
+
+    async def write(
+        self,
+        partition: int,
+        writes: Sequence[tuple[str, Record]],
+        events: Sequence[tuple[bytes, Record]],
+    ) -> None:
+        changelog = self.table.changelog_topic.get_topic_name()
+        last = None
+        for key, value in writes:
+            key_bytes, value_bytes = encode(key), encode(value)
+            self.store_put(partition, key_bytes, value_bytes, value)
+            last = await self.send(changelog, key_bytes, value_bytes, partition)
+        if last is not None:
+            last.add_done_callback(self._persisted(TP(changelog, partition)))
+        for key_bytes, event in events:
+            await self.send(self.events_topic, key_bytes, encode(event), partition)
+
+    def _persisted(self, tp: TP) -> Callable[[Any], None]:
+        # Where a warm restart (after a clean stop) resumes reading the changelog;
+        # Faust writes it for every changelog record, once a record is enough.
+        def remember(future: Any) -> None:
+            set_offset = getattr(self.table.data, "set_persisted_offset", None)
+            if set_offset is not None and not future.cancelled() and future.exception() is None:
+                set_offset(tp, future.result().offset)
+
+        return remember

@@ -70,9 +70,14 @@ def first_outcomes(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return outcomes
 
 
+def _place(event: dict[str, Any]) -> tuple[int, int]:
+    """An order's place in its partition: offset, then index in a CommandBatch."""
+    return event["command_offset"], event.get("command_index", 0)
+
+
 def assert_first_come_first_served(outcomes: dict[str, dict[str, Any]]) -> None:
-    reserved = [e["command_offset"] for e in outcomes.values() if e["status"] == "RESERVED"]
-    sold_out = [e["command_offset"] for e in outcomes.values() if e["reason"] == "SOLD_OUT"]
+    reserved = [_place(e) for e in outcomes.values() if e["status"] == "RESERVED"]
+    sold_out = [_place(e) for e in outcomes.values() if e["reason"] == "SOLD_OUT"]
     if reserved and sold_out:
         assert max(reserved) < min(sold_out), (
             "an earlier order was refused SOLD_OUT before a later one was reserved"

@@ -21,6 +21,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.waiting import poll_until
+from streams.records import command_entries
 from streams.settings import Settings
 from streams.statuses import REJECTED, RESERVED, STATUS_RANK
 from streams.topics import ORDER_EVENTS, STOCK_COMMANDS
@@ -124,9 +125,10 @@ class Tracker:
         finally:
             await consumer.stop()
 
-    def _command(self, command: dict[str, Any], at: float) -> None:
-        if command.get("kind") == "ReserveOrder":
-            self.commanded_at.setdefault(command["order_id"], at)
+    def _command(self, value: dict[str, Any], at: float) -> None:
+        for command in command_entries(value):  # a bare command, or a CommandBatch's
+            if command.get("kind") == "ReserveOrder":
+                self.commanded_at.setdefault(command["order_id"], at)
 
     def _event(self, event: dict[str, Any], at: float) -> None:
         order_id, status = event["order_id"], event["status"]

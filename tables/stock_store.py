@@ -25,10 +25,10 @@ What must stay true (topology.md, "Why a crash cannot oversell"):
   commit can skip it (``stop_without_commit``), as ``FailStopOnLostWrite`` does
   for Faust's own sends.
 
-It reaches below Faust's public API in three places, checked against the pinned
+It reaches below Faust's public API in two places, checked against the pinned
 versions by ``streams.faust_fixes.apply`` at start-up (the worker refuses to
-start on others): the RocksDB store's per-partition databases and key index
-(faust/stores/rocksdb.py ``_db_for_partition``, ``_key_index``), and the
+start on others): the RocksDB store's per-partition databases (faust/stores/
+rocksdb.py ``_db_for_partition``, rocksdict in raw mode), and the
 aiokafka producer inside Faust's (faust/transport/drivers/aiokafka.py
 ``Producer._ensure_producer``). With the memory store (agent tests) values go
 through the store's public mapping instead.
@@ -36,13 +36,13 @@ through the store's public mapping instead.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
+import rocksdict
 from faust.types import TP
 
 log = logging.getLogger(__name__)
@@ -87,14 +87,20 @@ class StockStore:
         raw = open_db(partition).get(encode(key))
         return None if raw is None else orjson.loads(raw)
 
-    def store_put(self, partition: int, key: bytes, value: bytes, decoded: Any) -> None:
+    def store_puts(self, partition: int, encoded: Sequence[tuple[bytes, bytes]]) -> None:
+        """Put encoded records in this partition's store, as one RocksDB write."""
         store = self.table.data
         open_db = getattr(store, "_db_for_partition", None)
         if open_db is None:  # the memory store of agent tests: decoded values
-            store[json.loads(key)] = decoded
+            for key, value in encoded:
+                store[orjson.loads(key)] = orjson.loads(value)
             return
-        open_db(partition).put(key, value)
-        store._key_index[key] = partition
+        batch = rocksdict.WriteBatch(raw_mode=True)
+        for key, value in encoded:
+            batch.put(key, value)
+        # Faust's key index (which partition holds a key) is only a cache for reads
+        # outside an event; left alone, such a read looks in each partition.
+        open_db(partition).write(batch)
 
     async def send(self, topic: str, key: bytes, value: bytes, partition: int) -> Any:
         """Queue one record on Faust's producer; the future of its delivery."""
@@ -110,10 +116,10 @@ class StockStore:
         events: Sequence[tuple[bytes, Record]],
     ) -> None:
         changelog = self.table.changelog_topic.get_topic_name()
+        encoded = [(encode(key), encode(value)) for key, value in writes]
+        self.store_puts(partition, encoded)
         last = None
-        for key, value in writes:
-            key_bytes, value_bytes = encode(key), encode(value)
-            self.store_put(partition, key_bytes, value_bytes, value)
+        for key_bytes, value_bytes in encoded:
             last = await self.send(changelog, key_bytes, value_bytes, partition)
         if last is not None:
             last.add_done_callback(self._persisted(TP(changelog, partition)))

@@ -13,7 +13,7 @@ import json
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from tests.support.stock_sale import (
     Sent,
     expected_outcomes,
     listing,
+    produce_batched,
     produce_commands,
     sale_orders,
     wait_quiet,
@@ -53,9 +54,13 @@ def check_outcomes(sent: list[Sent], by_order: dict[str, list[bytes]]) -> None:
 
 def check_first_come_first_served(events: list[dict[str, Any]]) -> None:
     """No order is sold out while a later one (same or larger qty) is reserved."""
-    last_reserved = max(e["command_offset"] for e in events if e["status"] == "RESERVED")
+
+    def place(e: dict[str, Any]) -> tuple[int, int]:
+        return (e["command_offset"], e["command_index"])
+
+    last_reserved = max(place(e) for e in events if e["status"] == "RESERVED")
     sold_out = [e for e in events if e["reason"] == "SOLD_OUT"]
-    assert all(e["command_offset"] > last_reserved for e in sold_out)
+    assert all(place(e) > last_reserved for e in sold_out)
 
 
 async def wait_ready(worker: ManagedProcess, runs: int, within: float = 60.0) -> None:
@@ -129,11 +134,23 @@ async def test_a_sale_reserves_exactly_the_stock_first_come_first_served(
     await wait_quiet(fresh_settings)  # so that the worker stops cleanly and quickly
 
 
+async def produce_bare(settings: Settings, commands: list[dict[str, Any]]) -> list[Sent]:
+    return await produce_commands(settings, commands)
+
+
+async def produce_in_batches(settings: Settings, commands: list[dict[str, Any]]) -> list[Sent]:
+    return await produce_batched(settings, commands, seed=len(commands))
+
+
+@pytest.mark.parametrize("produce", [produce_bare, produce_in_batches], ids=["bare", "batches"])
 async def test_kill_minus_nine_mid_sale_changes_no_outcome(
     fresh_settings: Settings,
     worker_factory: Callable[..., ManagedProcess],
     redis_client: Redis,
+    produce: Callable[[Settings, list[dict[str, Any]]], Awaitable[list[Sent]]],
 ) -> None:
+    """``batches``: the orders in CommandBatch records of 1 to 40, so the kill falls in
+    the middle of a batch's writes and the replay decides whole batches again."""
     orders = sale_orders(PRODUCT, count=2000, members=500, retries=50, seed=2)
     chunks = [orders[:700], orders[700:1400], orders[1400:]]
     sent = await produce_commands(fresh_settings, [listing(PRODUCT, 100, 1, time.time())])
@@ -141,14 +158,14 @@ async def test_kill_minus_nine_mid_sale_changes_no_outcome(
     async with EventReader(fresh_settings) as reader:
         for number, chunk in enumerate(chunks[:2], start=1):
             seen = len(reader.raw)
-            sent += await produce_commands(fresh_settings, chunk)
+            sent += await produce(fresh_settings, chunk)
             while len(reader.raw) < seen + 200:  # kill it while it is deciding this chunk
                 await reader.poll()
             worker.kill()
             worker = worker_factory(fresh_settings)
             await wait_ready(worker, runs=number + 1)
             assert worker.log().count(RESTORED) == number, "the local store was not thrown away"
-        sent += await produce_commands(fresh_settings, chunks[2])
+        sent += await produce(fresh_settings, chunks[2])
         await reader.until_orders({o["order_id"] for o in orders}, within=60)
         product = await wait_for_last_command(worker.web_port, sent[-1].offset)  # type: ignore[attr-defined]
         await reader.poll()

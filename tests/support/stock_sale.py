@@ -64,9 +64,13 @@ def sale_orders(product_id: int, count: int, members: int, retries: int, seed: i
 
 @dataclass(frozen=True)
 class Sent:
+    """A command and where it landed: its record's offset, and its index in the record
+    (a CommandBatch; 0 for a bare command)."""
+
     command: Json
     partition: int
     offset: int
+    index: int = 0
 
 
 async def produce_commands(settings: Settings, commands: list[Json]) -> list[Sent]:
@@ -86,6 +90,28 @@ async def produce_commands(settings: Settings, commands: list[Json]) -> list[Sen
     finally:
         await producer.stop()
     return [Sent(c, m.partition, m.offset) for c, m in zip(commands, metas, strict=True)]
+
+
+async def produce_batched(settings: Settings, commands: list[Json], seed: int) -> list[Sent]:
+    """``commands`` (one product's) packed in CommandBatch records of 1 to 40, as the API
+    packs orders that arrive together; where each command landed."""
+    rng = random.Random(seed)
+    records: list[list[Json]] = []
+    while len(commands) > sum(map(len, records)):
+        start = sum(map(len, records))
+        records.append(commands[start : start + rng.randint(1, 40)])
+    values = [
+        r[0]
+        if len(r) == 1
+        else {"kind": "CommandBatch", "product_id": r[0]["product_id"], "commands": r}
+        for r in records
+    ]
+    landed = await produce_commands(settings, values)
+    return [
+        Sent(command, where.partition, where.offset, index if len(record) > 1 else 0)
+        for record, where in zip(records, landed, strict=True)
+        for index, command in enumerate(record)
+    ]
 
 
 class EventReader:
@@ -137,7 +163,7 @@ def expected_outcomes(sent: list[Sent]) -> dict[str, tuple[str, str | None]]:
     remaining = 0
     holders: set[int] = set()
     outcomes: dict[str, tuple[str, str | None]] = {}
-    for s in sorted(sent, key=lambda s: s.offset):
+    for s in sorted(sent, key=lambda s: (s.offset, s.index)):
         c = s.command
         if c["kind"] == "ListProduct":
             remaining = c["stock"]

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 
 from storage.mysql import Database
+from streams.records import command_entries
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, STOCK_COMMANDS
 from tests.hostile.shop import Apis, Shop, Workers, assert_contract_error, audit_clean, open_shop
@@ -49,7 +50,8 @@ async def _flood(
 
 
 async def _commands_of(settings: Settings, member_id: int) -> list[dict[str, Any]]:
-    commands = await read_values(settings, STOCK_COMMANDS.name(settings))
+    values = await read_values(settings, STOCK_COMMANDS.name(settings))
+    commands = [c for value in values for c in command_entries(value)]  # CommandBatches too
     return [c for c in commands if c.get("kind") == "ReserveOrder" and c["member_id"] == member_id]
 
 

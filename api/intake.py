@@ -5,7 +5,10 @@ One Lua script does, in this order, what used to take four round trips:
 1. the token's version against the member's current one (``logout-all``);
 2. the member's rate limit: api/ratelimit.py's window key and rule;
 3. with an Idempotency-Key: the key's order if already decided (returned as is),
-   then the claim of the key for this product (api/idempotency.py's rule);
+   then the claim of the key for this product (``SET NX``, 24 h): the key's order id
+   comes from member and key, but only the product's stock agent sees a repeat as
+   one, so a reuse of the key for another product gets the key's order back
+   (202 PENDING) and produces nothing;
 4. the order's PENDING projection (storage/order_projection.py's rule: never over
    a later status), written before the produce so a 202 needs no second trip;
    ``fresh`` says it was new, so a produce Kafka refuses takes it back.

@@ -119,3 +119,28 @@ def test_any_single_byte_change_of_the_signature_is_refused(position: int) -> No
     changed = sig[:index] + ("A" if sig[index] != "A" else "B") + sig[index + 1 :]
     with pytest.raises(tokens.TokenInvalid):
         tokens.decode(SECRET, f"{head}.{body}.{changed}")
+
+
+def test_a_verified_token_is_checked_once_and_still_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verified = tokens.VerifiedTokens(SECRET)
+    token = tokens.issue(SECRET, 42, "member", 0, ttl_seconds=60)
+    assert verified.decode(token).member_id == 42
+    calls = []
+    monkeypatch.setattr(tokens, "decode", lambda *a, **k: calls.append(a))
+    assert verified.decode(token).member_id == 42 and not calls  # from the cache
+    with pytest.raises(tokens.TokenInvalid):  # the same token for another use
+        verified.decode(token, tokens.REFRESH)
+    now = time.time()
+    monkeypatch.setattr(tokens.time, "time", lambda: now + 61)
+    with pytest.raises(tokens.TokenExpired):
+        verified.decode(token)
+
+
+def test_an_invalid_token_is_never_cached() -> None:
+    verified = tokens.VerifiedTokens(SECRET)
+    forged = tokens.issue("x" * 48, 42, "member", 0)
+    for _ in range(2):
+        with pytest.raises(tokens.TokenInvalid):
+            verified.decode(forged)

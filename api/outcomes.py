@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
+
+from api import jsons
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class OutcomeListener:
         if not self._waiting or raw is None:
             return
         try:
-            event = json.loads(raw)
+            event = jsons.loads(raw)
             order_id = event["order_id"]
         except (ValueError, KeyError, TypeError):
             return

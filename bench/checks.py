@@ -1,14 +1,15 @@
 """After the load: how long MySQL took to hold every decided order, and the audit.
 
 Persistence lag is measured by polling ``orders`` in the run's own database
-until its rows per status match the latest statuses seen in ``order-events``,
-and counting from the last event. ``flashsale-admin audit`` is run against the
-run's settings.
+from the end of the load until its rows per status match the latest statuses
+seen in ``order-events``, and counting from the last event. ``flashsale-admin
+audit`` is run against the run's settings.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections import Counter
@@ -32,30 +33,69 @@ def _rows_by_status(settings: Settings) -> Counter[str]:
         conn.close()
 
 
+class RowWatcher:
+    """Samples ``orders`` by status every 50 ms from ``start``, once the load is over.
+
+    Started as soon as the load ends (before the bench reads the topics), so that
+    how long MySQL took is known without waiting for the bench's own reading."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.samples: list[tuple[float, Counter[str]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> RowWatcher:
+        self._task = asyncio.create_task(self._poll(), name="bench-rows")
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _poll(self) -> None:
+        while True:
+            rows = await asyncio.to_thread(_rows_by_status, self.settings)
+            self.samples.append((time.time(), rows))
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def lag(
+        self, expected: Counter[str], last_event_at: float, within: float = 60.0
+    ) -> dict[str, Any]:
+        """Seconds after ``last_event_at`` until MySQL's orders matched ``expected`` by status.
+
+        Gives up ``within`` seconds from now and reports the rows it last saw."""
+        if self._task is None:
+            self.start()
+        want = {status: n for status, n in expected.items() if status != PENDING and n}
+        deadline = time.monotonic() + within
+        seen = 0
+        try:
+            while time.monotonic() < deadline:
+                for index in range(seen, len(self.samples)):
+                    at, rows = self.samples[index]
+                    if {s: n for s, n in rows.items() if s != PENDING and n} == want:
+                        # Already there at the first look: the lag is at most this.
+                        return {
+                            "seconds": round(max(0.0, at - last_event_at), 3),
+                            "complete": True,
+                            "upper_bound": index == 0,
+                            "rows": dict(rows),
+                        }
+                seen = len(self.samples)
+                await asyncio.sleep(POLL_SECONDS)
+        finally:
+            await self.stop()
+        rows = self.samples[-1][1] if self.samples else Counter()
+        return {"seconds": None, "complete": False, "rows": dict(rows), "expected": want}
+
+
 async def persistence_lag(
     settings: Settings, expected: Counter[str], last_event_at: float, within: float = 60.0
 ) -> dict[str, Any]:
-    """Seconds after ``last_event_at`` until MySQL's orders match ``expected`` by status.
-
-    Gives up after ``within`` seconds and reports the rows it last saw."""
-    want = {status: n for status, n in expected.items() if status != PENDING and n}
-    deadline = time.monotonic() + within
-    rows: Counter[str] = Counter()
-    first = True
-    while time.monotonic() < deadline:
-        rows = await asyncio.to_thread(_rows_by_status, settings)
-        if {s: n for s, n in rows.items() if s != PENDING and n} == want:
-            lag = max(0.0, time.time() - last_event_at)
-            # Already there at the first look: the lag is at most this, maybe much less.
-            return {
-                "seconds": round(lag, 3),
-                "complete": True,
-                "upper_bound": first,
-                "rows": dict(rows),
-            }
-        first = False
-        await asyncio.sleep(POLL_SECONDS)
-    return {"seconds": None, "complete": False, "rows": dict(rows), "expected": want}
+    """Seconds after ``last_event_at`` until MySQL's orders match ``expected``, from now on."""
+    return await RowWatcher(settings).lag(expected, last_event_at, within)
 
 
 async def _admin(settings: Settings, *args: str) -> tuple[int, str]:

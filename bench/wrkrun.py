@@ -44,6 +44,8 @@ class WrkRun:
 
     async def start(self, max_seconds: int) -> None:
         self.progress_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.progress_dir.glob("thread-*"):  # an earlier wrk in this folder
+            stale.unlink()
         env = {
             "BENCH_TARGETS": str(self.targets),
             "BENCH_THREADS": str(THREADS),

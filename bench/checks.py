@@ -9,54 +9,70 @@ audit`` is run against the run's settings.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections import Counter
 from typing import Any
 
+from pymysql import Connection
+
 from bench.procs import VENV_BIN
-from storage.mysql import MySQLConfig, connect
+from storage.mysql import Cursor, MySQLConfig, connect
 from streams.settings import Settings
 from streams.statuses import PENDING
 
 POLL_SECONDS = 0.05
 
 
-def _rows_by_status(settings: Settings) -> Counter[str]:
+def _rows_by_status(conn: Connection[Cursor]) -> Counter[str]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
+        return Counter({row["status"]: int(row["n"]) for row in cur.fetchall()})
+
+
+def _connect(settings: Settings) -> Connection[Cursor]:
     conn = connect(MySQLConfig.from_url(settings.mysql_url))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
-            return Counter({row["status"]: int(row["n"]) for row in cur.fetchall()})
-    finally:
-        conn.close()
+    conn.autocommit(True)  # each count sees the latest commits, not one snapshot
+    return conn
 
 
 class RowWatcher:
-    """Samples ``orders`` by status every 50 ms from ``start``, once the load is over.
+    """Samples ``orders`` by status every 50 ms from ``start`` (the end of the load).
 
-    Started as soon as the load ends (before the bench reads the topics), so that
-    how long MySQL took is known without waiting for the bench's own reading."""
+    ``open`` before the load connects and does nothing more, so the first count
+    comes the moment the load ends, without waiting for the bench's reading of
+    the topics or for a new connection."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.samples: list[tuple[float, Counter[str]]] = []
+        self._conn: Connection[Cursor] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
-    def start(self) -> RowWatcher:
-        self._task = asyncio.create_task(self._poll(), name="bench-rows")
+    async def open(self) -> RowWatcher:
+        self._conn = await asyncio.to_thread(_connect, self.settings)
         return self
 
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._poll(), name="bench-rows")
+
     async def stop(self) -> None:
+        # No cancel: a count still running in its thread would race the close.
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
+        if self._conn is not None:
+            await asyncio.to_thread(self._conn.close)
+            self._conn = None
 
     async def _poll(self) -> None:
-        while True:
-            rows = await asyncio.to_thread(_rows_by_status, self.settings)
+        if self._conn is None:
+            await self.open()
+        assert self._conn is not None
+        while not self._stopping:
+            rows = await asyncio.to_thread(_rows_by_status, self._conn)
             self.samples.append((time.time(), rows))
             await asyncio.sleep(POLL_SECONDS)
 
@@ -66,8 +82,7 @@ class RowWatcher:
         """Seconds after ``last_event_at`` until MySQL's orders matched ``expected`` by status.
 
         Gives up ``within`` seconds from now and reports the rows it last saw."""
-        if self._task is None:
-            self.start()
+        self.start()
         want = {status: n for status, n in expected.items() if status != PENDING and n}
         deadline = time.monotonic() + within
         seen = 0

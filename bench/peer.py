@@ -116,13 +116,16 @@ def _insert(conn: Any, rows: list[tuple[Any, ...]]) -> None:
 async def create_order(request: web.Request) -> web.Response:
     peer = request.app[PEER]
     try:
-        scheme, _, token = request.headers["Authorization"].partition(" ")
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         claims = decode(peer.secret, token if scheme == "Bearer" else "")
+    except TokenInvalid:
+        return web.json_response({"error": {"code": "UNAUTHORIZED"}}, status=401)
+    try:
         body = await request.json()
         product, qty = peer.products[int(body["product_id"])], int(body["qty"])
         if qty < 1:
             raise ValueError("qty")
-    except (KeyError, ValueError, TypeError, TokenInvalid):
+    except (KeyError, ValueError, TypeError):
         return web.json_response({"error": {"code": "BAD_REQUEST"}}, status=400)
     member, product_id = claims.member_id, product["product_id"]
     stock_keys = keys(peer.settings, product_id)

@@ -9,6 +9,7 @@ then the figures every scenario reports (requests, rates, latencies, outcomes).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,11 +46,17 @@ def server_errors(statuses: dict[str, int]) -> int:
 
 
 async def run_storm(
-    ctx: Context, target: StormTarget, label: str, shape: Shape, orders: Counts | None = None
+    ctx: Context,
+    target: StormTarget,
+    label: str,
+    shape: Shape,
+    orders: Counts | None = None,
+    on_finished: Callable[[], None] | None = None,
 ) -> tuple[dict[str, Any], CpuMeter]:
     """wrk against ``target``; the wrk summary (plus "began") and the CPU meter.
 
-    The meter covers the load only: from wrk's start to its last answer."""
+    The meter covers the load only: from wrk's start to its last answer, when
+    ``on_finished`` is called."""
     targets = target.run_dir / "targets.txt"
     url = f"{target.base_url}/orders"
     wrk = WrkRun(url, targets, target.run_dir, shape.wait, shape.connections)
@@ -64,7 +71,7 @@ async def run_storm(
         start_profilers(target.pids(), ctx.out_dir / f"{label}-profile") if ctx.profile else []
     )
     try:
-        summary = await wrk.finish(meter)
+        summary = await wrk.finish(meter, on_finished=on_finished)
     finally:
         stop_profilers(profilers)
         meter.stop()

@@ -27,12 +27,15 @@ async def run(ctx: Context) -> dict[str, Any]:
             stack.base_url, stack.settings, shape.products, shape.units_per_product()
         )
         write_targets(stack.run_dir / "targets.txt", members, products)
-        summary, meter = await run_storm(ctx, stack, label, shape)
-        rows = checks.RowWatcher(stack.settings).start()
-        tracker = Tracker(stack.settings)
-        await await_decisions(tracker, summary)
-        result = storm_figures(summary, tracker)
-        result["persistence_lag"] = await rows.lag(tracker.outcomes(), tracker.last_event_at)
+        rows = await checks.RowWatcher(stack.settings).open()
+        try:
+            summary, meter = await run_storm(ctx, stack, label, shape, on_finished=rows.start)
+            tracker = Tracker(stack.settings)
+            await await_decisions(tracker, summary)
+            result = storm_figures(summary, tracker)
+            result["persistence_lag"] = await rows.lag(tracker.outcomes(), tracker.last_event_at)
+        finally:
+            await rows.stop()
         result["audit"] = await checks.audit(stack.settings)
     reserved = result["outcomes"].get("RESERVED", 0)
     result["checks"] = [

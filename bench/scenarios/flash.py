@@ -54,16 +54,20 @@ async def run(ctx: Context) -> dict[str, Any]:
             tracker = Tracker(stack.settings, on_reserved=payer.on_reserved)
             tracker.start()
             await tracker.wait_ready()
+            # MySQL is counted from the storm's end, through the payments, until it
+            # holds every order's final status.
+            rows = await checks.RowWatcher(stack.settings).open()
             try:
-                summary, meter = await run_storm(ctx, stack, "flash", shape)
+                summary, meter = await run_storm(ctx, stack, "flash", shape, on_finished=rows.start)
                 await await_decisions(tracker, summary)
                 await payer.settle()
                 await tracker.wait_for(lambda: RESERVED not in tracker.outcomes(), within=60)
                 result = storm_figures(summary, tracker)
-                result["persistence_lag"] = await checks.persistence_lag(
-                    stack.settings, tracker.outcomes(), tracker.last_event_at
+                result["persistence_lag"] = await rows.lag(
+                    tracker.outcomes(), tracker.last_event_at
                 )
             finally:
+                await rows.stop()
                 await tracker.stop()
             result["pay"] = {
                 "statuses": client.statuses("pay"),

@@ -26,12 +26,13 @@ from typing import Any
 
 import uvloop
 from aiohttp import web
+from pymysql import Connection
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from api.order_ids import new_order_id
 from api.times import rfc3339
 from api.tokens import TokenInvalid, decode
-from storage.mysql import MySQLConfig, connect
+from storage.mysql import Cursor, MySQLConfig, connect
 from streams.settings import Settings
 
 SCHEMA = (
@@ -88,26 +89,30 @@ class Peer:
 
     async def committer(self) -> None:
         config = MySQLConfig.from_url(self.settings.mysql_url)
-        conn = await asyncio.to_thread(connect, config)
+        conn: Connection[Cursor] | None = None
         while True:
             await self.wake.wait()
             self.wake.clear()
             batch, self.queue = self.queue, []
             try:
+                if conn is None:
+                    conn = await asyncio.to_thread(connect, config)
                 await asyncio.to_thread(_insert, conn, [row for row, _ in batch])
             except Exception as exc:  # every order of the round gets the failure
-                conn = await asyncio.to_thread(connect, config)
+                conn = None  # a failed connection is not used again
                 for _, done in batch:
-                    done.set_exception(exc)
+                    if not done.done():
+                        done.set_exception(exc)
             else:
                 for _, done in batch:
-                    done.set_result(None)
+                    if not done.done():
+                        done.set_result(None)
 
 
 PEER = web.AppKey("peer", Peer)
 
 
-def _insert(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+def _insert(conn: Connection[Cursor], rows: list[tuple[Any, ...]]) -> None:
     with conn.cursor() as cur:
         cur.executemany(INSERT, rows)
     conn.commit()

@@ -58,18 +58,19 @@ def packed(reserves: list[dict[str, Any]], per_record: int) -> list[dict[str, An
     if per_record <= 1:
         return reserves
     pending: dict[int, list[dict[str, Any]]] = {}
-    records = []
+    records: list[dict[str, Any]] = []
     for order in reserves:
         batch = pending.setdefault(order["product_id"], [])
         batch.append(order)
         if len(batch) == per_record:
-            records.append(
-                CommandBatch(product_id=order["product_id"], commands=batch).to_representation()
-            )
+            batched = CommandBatch(product_id=order["product_id"], commands=batch)
+            records.append(dict(batched.to_representation()))
             pending[order["product_id"]] = []
     for product_id, batch in pending.items():
         if batch:
-            records.append(CommandBatch(product_id=product_id, commands=batch).to_representation())
+            records.append(
+                dict(CommandBatch(product_id=product_id, commands=batch).to_representation())
+            )
     return records
 
 

@@ -31,7 +31,9 @@ log = logging.getLogger("api")
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="flashsale-api", description=__doc__)
     parser.add_argument(
-        "--process", type=int, help="which API process this is (1..N); default FLASHSALE_API_PROCESS"
+        "--process",
+        type=int,
+        help="which API process this is (1..N); default FLASHSALE_API_PROCESS",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

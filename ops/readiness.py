@@ -82,9 +82,7 @@ def missing(settings: Settings, answers: dict[str, dict[str, Any] | None]) -> li
     return problems
 
 
-def wait_until_ready(
-    settings: Settings, timeout: float, apis: dict[str, str] | None = None
-) -> str:
+def wait_until_ready(settings: Settings, timeout: float, apis: dict[str, str] | None = None) -> str:
     """Block until ready and say so; after ``timeout``, ``RuntimeError`` naming what is
     missing. ``apis``: the API processes to ask too, by name, at their own ports."""
     began = time.monotonic()

@@ -14,7 +14,6 @@ import asyncio
 import dataclasses
 import os
 import signal
-import socket
 import time
 import urllib.request
 from collections import Counter
@@ -28,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ops import processes, readiness, stack
 from streams.settings import Settings
-from tests.support.processes import ManagedProcess, free_port
+from tests.support.processes import ManagedProcess, free_port, free_port_run
 from tests.support.sale import Member, list_product, seed_members
 
 pytestmark = pytest.mark.integration
@@ -36,24 +35,6 @@ pytestmark = pytest.mark.integration
 PROCESSES = 2
 Apis = Callable[..., Settings]
 Answer = tuple[int, dict[str, Any]]
-
-
-def _free_port_run(count: int) -> int:
-    """The first of ``count`` consecutive free ports (process N's own port is first + N - 1)."""
-    for _ in range(50):
-        first = free_port()
-        if all(_bindable(first + n) for n in range(1, count)):
-            return first
-    raise RuntimeError(f"no {count} consecutive free ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @pytest.fixture
@@ -75,7 +56,7 @@ def api_processes(run_dir: Path) -> Iterator[Apis]:
         settings = dataclasses.replace(
             settings,
             api_port=free_port(),
-            api_metrics_port=_free_port_run(count),
+            api_metrics_port=free_port_run(count),
             api_processes=count,
             **changes,
         )
@@ -176,7 +157,9 @@ async def test_each_process_gets_its_own_decisions(
     statuses = Counter(status for status, _ in answers)
     # No 202: no process ran out of time waiting for an event another one read.
     assert statuses == {201: 200, 409: 40}, statuses
-    reserved = Counter(pid for (status, _), (_, pid) in zip(answers, orders) if status == 201)
+    reserved = Counter(
+        pid for (status, _), (_, pid) in zip(answers, orders, strict=True) if status == 201
+    )
     assert reserved == {pid: 50 for pid in products}
     assert {body["reason"] for status, body in answers if status == 409} == {"SOLD_OUT"}
     # Each process waited for decisions of its own, and the processes' counts add up.

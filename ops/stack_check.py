@@ -89,6 +89,8 @@ def main() -> int:
     failures += _check_restart_of_one_api(settings, checked)
     stack.down(settings)
     failures += _check_down(checked)
+    if processes.port_open(settings.api_port):
+        failures.append(f"after `down`: the API port {settings.api_port} still answers")
     if app_was_up or servers_were_up:
         stack.up(settings, with_app=app_was_up)
     for failure in failures:

@@ -205,6 +205,12 @@ class Settings:
             )
         if self.api_process < 0:
             raise SettingsError("FLASHSALE_API_PROCESS must not be negative")
+        own_ports = range(self.api_metrics_port, self.api_metrics_port + self.api_processes)
+        if self.api_port in own_ports:
+            raise SettingsError(
+                f"FLASHSALE_API_PORT {self.api_port} is among the API processes' own ports"
+                f" (FLASHSALE_API_METRICS_PORT {self.api_metrics_port} + N - 1)"
+            )
         if self.worker_role not in WORKER_ROLES:
             raise SettingsError(
                 f"FLASHSALE_WORKER_ROLE must be one of {', '.join(WORKER_ROLES)},"

@@ -121,7 +121,14 @@ def _alive(pid: int) -> bool:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return False
-    return "State:\tZ" not in status
+    if "State:\tZ" not in status:
+        return True
+    # A zombie leader may still have threads exiting, and until the last one has, the
+    # process's files stay open (its listening sockets: a restart found its port taken).
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -113,7 +113,7 @@ class BenchStack:
         # As make up runs them: FLASHSALE_API_PROCESSES processes on the one API port.
         for spec in api_specs(self.settings):
             log = self.run_dir / f"{spec.name}.log"
-            api = ManagedProcess(spec.name, spec.argv, spec.env or {}, log).start()
+            api = ManagedProcess(spec.name, list(spec.argv), dict(spec.env or {}), log).start()
             self.apis.append(api)
         for spec, api in zip(api_specs(self.settings), self.apis, strict=True):
             await asyncio.to_thread(wait_http_ok, f"http://127.0.0.1:{spec.port}/readyz", api)

@@ -46,7 +46,8 @@ from tests.support.processes import ManagedProcess, wait_http_ok, worker_process
 
 Json = dict[str, Any]
 FOLLOWED = "flashsale_saga_order_events_total"
-SAMPLE_SECONDS = 0.2
+# Each sample costs the worker a scrape (about 10 ms of CPU): not too often.
+SAMPLE_SECONDS = 0.5
 
 
 def _event(name: str, order: Json, status: str, step: float, offset: int) -> Json:

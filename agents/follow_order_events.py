@@ -21,10 +21,11 @@ value that is not JSON would be thrown into the stream instead of skipped.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Iterable
 from typing import Any
+
+import orjson
 
 from agents.charge_payments import charge_payments
 from agents.persist_orders import persist_orders
@@ -52,8 +53,8 @@ def decoded(values: Iterable[Any]) -> list[Any]:
     events = []
     for value in values:
         try:
-            event = json.loads(value)
-        except (ValueError, TypeError):
+            event = orjson.loads(value)
+        except (orjson.JSONDecodeError, TypeError):
             event = None
         if isinstance(event, dict):
             events.append(event)

@@ -7,10 +7,10 @@ is not below the stored one (see streams.statuses). Readers use ``read_order``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from streams.keys import holds_key, order_key
@@ -85,7 +85,10 @@ async def write_orders(
     if not batch:
         return
     keys = [holds_key(settings), *(order_key(settings, order["order_id"]) for order in batch)]
-    args = [str(ORDER_TTL_SECONDS), json.dumps([_entry(order) for order in batch])]
+    args: list[str | bytes] = [
+        str(ORDER_TTL_SECONDS),
+        orjson.dumps([_entry(order) for order in batch]),
+    ]
     await redis.register_script(APPLY_IF_NOT_OLDER)(keys=keys, args=args)
 
 

@@ -9,11 +9,12 @@ The same rule merges a batch in Python first, so each order is written once.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from storage.mysql import Cursor
 from storage.utc import to_epoch_micros
@@ -143,7 +144,7 @@ def order_params(row: OrderRow) -> list[Any]:
 
 def upsert_statement(rows: Iterable[OrderRow]) -> str:
     """``UPSERT_ORDERS`` writing ``rows`` as given (one statement)."""
-    document = json.dumps([order_params(row) for row in rows]).encode()
+    document = orjson.dumps([order_params(row) for row in rows])
     return UPSERT_ORDERS.format(batch=f"X'{document.hex()}'")
 
 

@@ -4,7 +4,8 @@
 and acts on ``PaymentRequested`` and ``RefundRequested`` only. For each it calls
 the simulated gateway, then sends a PaymentEvent to ``payment-events`` (key order
 id) and a SettlePayment command to ``stock-commands`` (key product id), whose
-single writer moves the order on.
+single writer moves the order on: a batch's settlements of one product travel in
+one CommandBatch record, decided by the stock agent as one batch.
 
 Gateway latency must not stall other orders: a batch's orders are paid
 together, while each order's own requests run one after another (a refund
@@ -30,6 +31,7 @@ from agents.payment_requests import (
     payment_event,
     payment_request,
     settle_command,
+    settle_records,
 )
 from agents.saga_metrics import count_mysql_retry, saga_metrics
 from storage.payment_gateway import GatewayResult, PaymentGateway
@@ -73,15 +75,16 @@ async def _settle_round(requests: Sequence[PaymentRequest]) -> Settled:
 
 async def _publish(settled: Sequence[Settled]) -> None:
     # Round after round: an order's answers go out in the order of its requests.
+    settles = []
     for pairs in settled:
         for request, result in pairs:
             saga_metrics().payments.labels(result.operation, result.status).inc()
             await payment_events.send(
                 key=request.order_id.encode(), value=payment_event(request, result)
             )
-            await stock_commands.send(
-                key=product_key(request.product_id), value=settle_command(request, result)
-            )
+            settles.append(settle_command(request, result))
+    for product_id, value in settle_records(settles):
+        await stock_commands.send(key=product_key(product_id), value=value)
 
 
 async def charge_payments(events: Iterable[Mapping[str, Any]]) -> None:

@@ -64,7 +64,7 @@ BENCH := $(PY) -m bench
 BENCH_ARGS ?=
 
 .PHONY: bench bench-flash bench-checkout bench-throughput bench-scale bench-ceiling \
-	bench-recovery bench-smoke bench-profile bench-expiry
+	bench-recovery bench-smoke bench-profile bench-expiry bench-peer
 
 bench: services
 	$(BENCH) $(BENCH_ARGS)
@@ -86,6 +86,10 @@ bench-ceiling: install
 
 bench-recovery: services
 	$(BENCH) recovery $(BENCH_ARGS)
+
+# Issue 12's comparison: our throughput and flash runs beside the peer's (bench/peer.py).
+bench-peer: services
+	$(BENCH) throughput peer flash peer-flash $(BENCH_ARGS)
 
 # Time-to-decision of new orders while 20,000 holds expire together (bench/expiry_burst.py).
 bench-expiry: services

@@ -4,14 +4,17 @@
 and acts on ``PaymentRequested`` and ``RefundRequested`` only. For each it calls
 the simulated gateway, then sends a PaymentEvent to ``payment-events`` (key order
 id) and a SettlePayment command to ``stock-commands`` (key product id), whose
-single writer moves the order on.
+single writer moves the order on: a batch's settlements of one product travel in
+one CommandBatch record, decided by the stock agent as one batch.
 
 Gateway latency must not stall other orders: a batch's orders are paid
-concurrently, while each order's own requests run one after another (a refund
-must follow its charge). The batch's events are acked only after its answers are
-with the producer, so offsets are committed only past work done; a crash replays
-the batch, and the gateway's ledger answers the replay as it answered the first
-call (no double charge).
+together, while each order's own requests run one after another (a refund
+must follow its charge). So the batch goes to the gateway in rounds, the first
+request of every order, then the second..., each round one call per operation
+(``PaymentGateway.call_many``: one MySQL transaction, not one per payment). The
+batch's events are acked only after its answers are with the producer, so offsets
+are committed only past work done; a crash replays the batch, and the gateway's
+ledger answers the replay as it answered the first call (no double charge).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from agents.payment_requests import (
     payment_event,
     payment_request,
     settle_command,
+    settle_records,
 )
 from agents.saga_metrics import count_mysql_retry, saga_metrics
 from storage.payment_gateway import GatewayResult, PaymentGateway
@@ -47,24 +51,44 @@ def _gateway() -> PaymentGateway:
     )
 
 
-async def _settle_order(requests: Sequence[PaymentRequest]) -> Settled:
-    return [(r, await _gateway().call(r.operation, r.order_id, r.amount)) for r in requests]
+def _rounds(groups: Sequence[Sequence[PaymentRequest]]) -> list[list[PaymentRequest]]:
+    """The first request of every order, then the second, and so on."""
+    return [[g[n] for g in groups if n < len(g)] for n in range(max(map(len, groups)))]
+
+
+async def _settle_round(requests: Sequence[PaymentRequest]) -> Settled:
+    by_operation: dict[str, list[PaymentRequest]] = {}
+    for request in requests:
+        by_operation.setdefault(request.operation, []).append(request)
+    answers = await asyncio.gather(
+        *(
+            _gateway().call_many(operation, [(r.order_id, r.amount) for r in batch])
+            for operation, batch in by_operation.items()
+        )
+    )
+    return [
+        (request, results[request.order_id])
+        for batch, results in zip(by_operation.values(), answers, strict=True)
+        for request in batch
+    ]
 
 
 async def _publish(settled: Sequence[Settled]) -> None:
+    # Round after round: an order's answers go out in the order of its requests.
+    settles = []
     for pairs in settled:
         for request, result in pairs:
             saga_metrics().payments.labels(result.operation, result.status).inc()
             await payment_events.send(
                 key=request.order_id.encode(), value=payment_event(request, result)
             )
-            await stock_commands.send(
-                key=product_key(request.product_id), value=settle_command(request, result)
-            )
+            settles.append(settle_command(request, result))
+    for product_id, value in settle_records(settles):
+        await stock_commands.send(key=product_key(product_id), value=value)
 
 
 async def charge_payments(events: Iterable[Mapping[str, Any]]) -> None:
     """Pay what the batch asks for; return once every answer is with the producer."""
     groups = by_order(r for event in events if (r := payment_request(event)) is not None)
     if groups:
-        await _publish(await asyncio.gather(*(_settle_order(g) for g in groups)))
+        await _publish([await _settle_round(requests) for requests in _rounds(groups)])

@@ -19,6 +19,11 @@ come back slowly and fewer are proposed, and new orders never queue behind more
 than ``IN_FLIGHT`` expiries. A proposal is repeated only after
 ``REPROPOSE_AFTER_SECONDS`` (a lost command, or a projection far behind), so the
 pace is not spent on duplicates.
+
+A tick's proposals for one product go out as one CommandBatch record, which the
+stock agent decides as one batch (topology.md, "Command records"): an expiry in a
+batch costs it a fraction of a bare command, so the bounds are ten times what
+they were with one record an expiry (50 a tick, 100 in flight).
 """
 
 from __future__ import annotations
@@ -33,14 +38,14 @@ from agents.clients import database, redis_client
 from storage import order_projection
 from storage.mysql import Cursor
 from streams.app import app, settings, stock_commands
-from streams.records import ExpireOrder
+from streams.records import MAX_BATCH_COMMANDS, CommandBatch, ExpireOrder
 from streams.topics import product_key
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.1
-PROPOSALS_PER_TICK = 50
-IN_FLIGHT = 100
+PROPOSALS_PER_TICK = 500
+IN_FLIGHT = 1000
 REPROPOSE_AFTER_SECONDS = 10.0
 MYSQL_SWEEP_SECONDS = 30.0
 # Enough due holds to see every proposal in flight and the next tick's new ones.
@@ -114,6 +119,21 @@ async def expire_holds() -> None:
     now = time.time()
     book = proposals()
     due = await _due_holds(now, book.sweep_due(now), MAX_LOOKUP)
+    by_product: dict[int, list[ExpireOrder]] = {}
     for product_id, order_id in book.pick(due, now):
         command = ExpireOrder(product_id=product_id, order_id=order_id, at=now)
-        await stock_commands.send(key=product_key(product_id), value=command)
+        by_product.setdefault(product_id, []).append(command)
+    for product_id, commands in by_product.items():
+        for start in range(0, len(commands), MAX_BATCH_COMMANDS):
+            await stock_commands.send(
+                key=product_key(product_id),
+                value=proposal(commands[start : start + MAX_BATCH_COMMANDS]),
+            )
+
+
+def proposal(commands: list[ExpireOrder]) -> ExpireOrder | CommandBatch:
+    """One product's expiries as one record: the command itself when it is alone."""
+    if len(commands) == 1:
+        return commands[0]
+    entries = [command.to_representation() for command in commands]
+    return CommandBatch(product_id=commands[0].product_id, commands=entries)

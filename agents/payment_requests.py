@@ -2,21 +2,22 @@
 
 It acts on two order events: ``PaymentRequested`` (charge the order) and
 ``RefundRequested`` (give the charge back). Each answer becomes a PaymentEvent
-for ``payment-events`` and a SettlePayment command for the stock agent. Payment
-ids are ``uuid5`` of order and operation, so every retry or replay of a request
-yields the same id, and the stock agent and MySQL recognise the duplicate.
+for ``payment-events`` and a SettlePayment command for the stock agent (a batch's
+settlements of one product in one CommandBatch record). Payment ids are ``uuid5``
+of order and operation, so every retry or replay of a request yields the same id,
+and the stock agent and MySQL recognise the duplicate.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from storage.payment_gateway import CHARGE, REFUND, GatewayResult
-from streams.records import PaymentEvent, SettlePayment
+from streams.records import MAX_BATCH_COMMANDS, CommandBatch, PaymentEvent, SettlePayment
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +110,22 @@ def settle_command(request: PaymentRequest, result: GatewayResult) -> SettlePaym
         payment_id=payment_id(request.order_id, result.operation),
         at=result.decided_at,
     )
+
+
+def settle_records(settles: Sequence[SettlePayment]) -> list[tuple[int, Any]]:
+    """(product id, value) of the ``stock-commands`` records that carry ``settles``: one
+    CommandBatch a product (a lone settlement bare), in the order given, so the stock
+    agent decides a product's settlements of a batch as one record."""
+    by_product: dict[int, list[SettlePayment]] = {}
+    for settle in settles:
+        by_product.setdefault(settle.product_id, []).append(settle)
+    records: list[tuple[int, Any]] = []
+    for product_id, commands in by_product.items():
+        for start in range(0, len(commands), MAX_BATCH_COMMANDS):
+            chunk = commands[start : start + MAX_BATCH_COMMANDS]
+            if len(chunk) == 1:
+                records.append((product_id, chunk[0]))
+            else:
+                batch = CommandBatch(product_id=product_id, commands=[c.asdict() for c in chunk])
+                records.append((product_id, batch))
+    return records

@@ -6,6 +6,8 @@ contexts; routes are registered by each feature module's ``setup_*_routes``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -39,6 +41,8 @@ from streams.settings import Settings
 from streams.topics import ORDER_EVENTS
 
 MAX_BODY_BYTES = 64 * 1024
+# Kafka down at start: the API still starts (answering 503) rather than never.
+LISTENER_READY_SECONDS = 10.0
 
 
 async def _clients(app: web.Application) -> AsyncIterator[None]:
@@ -48,6 +52,10 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[PRODUCER] = CommandProducer(settings.kafka_bootstrap, on_sent=app[METRICS].produced)
     app[LISTENER] = OutcomeListener(settings.kafka_bootstrap, ORDER_EVENTS.name(settings))
     app[LISTENER].start()
+    # The process binds the API port after this: a request taken before the listener
+    # has its positions could miss its decision and wait in vain.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(app[LISTENER].ready.wait(), LISTENER_READY_SECONDS)
     yield
     await app[LISTENER].stop()
     await app[PRODUCER].close()

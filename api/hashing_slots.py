@@ -5,12 +5,19 @@ per-account limit (api/auth_limits.py); what it must not do is take every core, 
 the sale's requests keep theirs. A process hashes at most ``HASHING_SLOTS``
 passwords at once (one core's worth of scrypt) and lets ``HASHING_QUEUE`` more
 wait; a request beyond that is answered 429 at once, before any hashing.
+
+Several API processes (``FLASHSALE_API_PROCESSES``) would each take a core; so the
+hash also holds an exclusive ``flock`` on a file the processes of one stack share
+(``<FLASHSALE_DATA_DIR>/api-hashing.lock``), taken in the hashing thread, never on
+the event loop: one hash at a time across them, as with one process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from api.errors import rate_limited
@@ -26,10 +33,15 @@ class HashingSlots:
     """At most ``slots`` password hashes at once in this process, ``queue`` more waiting;
     beyond that, 429 at once (the hash would only start after the client gave up)."""
 
-    def __init__(self, slots: int = HASHING_SLOTS, queue: int = HASHING_QUEUE) -> None:
+    def __init__(
+        self, slots: int = HASHING_SLOTS, queue: int = HASHING_QUEUE, shared: Path | None = None
+    ) -> None:
         self._free = asyncio.Semaphore(slots)
         self._queue = queue
         self._waiting = 0
+        self._shared = shared
+        if shared is not None:
+            shared.parent.mkdir(parents=True, exist_ok=True)
 
     async def run(self, hash_call: Callable[..., T], *args: object) -> T:
         if self._waiting >= self._queue:
@@ -40,6 +52,15 @@ class HashingSlots:
         finally:
             self._waiting -= 1
         try:
-            return await asyncio.to_thread(hash_call, *args)
+            return await asyncio.to_thread(self._hash, hash_call, *args)
         finally:
             self._free.release()
+
+    def _hash(self, hash_call: Callable[..., T], *args: object) -> T:
+        """In the hashing thread: the hash, holding the lock shared across processes."""
+        if self._shared is None:
+            return hash_call(*args)
+        # Released when the file is closed; a process that dies mid-hash releases it too.
+        with self._shared.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return hash_call(*args)

@@ -27,7 +27,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from api.ratelimit import WINDOW_TTL_SECONDS
-from storage.order_projection import ORDER_TTL_SECONDS, projection_args, typed_order
+from storage.order_projection import ORDER_TTL_SECONDS, projection_entry, typed_order
 from streams.keys import idempotency_key, order_key, rate_key, token_version_key
 from streams.settings import Settings
 
@@ -43,7 +43,8 @@ SOLD_OUT = "SOLD_OUT"
 # KEYS: 1 token version, 2 rate window, 3 idempotency claim, 4 order hash.
 # ARGV: 1 token version ('' = checked already), 2 rate limit (0 = off or counted already),
 # 3 window ttl, 4 '1' if the request has an Idempotency-Key, 5 product id, 6 claim ttl,
-# 7 mode ('ORDER' | 'SOLD_OUT'), then projection_args: 8 rank, 9 ttl, 10 hold, 11.. fields.
+# 7 mode ('ORDER' | 'SOLD_OUT'), 8 the order hash's ttl, then projection_entry: 9 rank,
+# 10 hold member, 11 hold (none for PENDING), 12.. field, value pairs.
 INTAKE = """
 if ARGV[1] ~= '' then
   local stored = redis.call('GET', KEYS[1])
@@ -65,9 +66,9 @@ if ARGV[4] == '1' then
 end
 if ARGV[7] == 'SOLD_OUT' then return {'SOLD_OUT'} end
 local rank = redis.call('HGET', KEYS[4], 'rank')
-if rank and tonumber(rank) > tonumber(ARGV[8]) then return {'OK', '0'} end
-redis.call('HSET', KEYS[4], 'rank', ARGV[8], unpack(ARGV, 11))
-redis.call('EXPIRE', KEYS[4], tonumber(ARGV[9]))
+if rank and tonumber(rank) > tonumber(ARGV[9]) then return {'OK', '0'} end
+redis.call('HSET', KEYS[4], 'rank', ARGV[9], unpack(ARGV, 12))
+redis.call('EXPIRE', KEYS[4], tonumber(ARGV[8]))
 return {'OK', rank and '0' or '1'}
 """
 
@@ -109,7 +110,8 @@ async def admit(
         str(pending["product_id"]),
         str(ORDER_TTL_SECONDS),
         SOLD_OUT if sold_out else "ORDER",
-        *projection_args(pending),
+        str(ORDER_TTL_SECONDS),
+        *projection_entry(pending),
     ]
     reply = await redis.register_script(INTAKE)(keys=keys, args=args)
     verdict = reply[0]

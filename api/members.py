@@ -14,6 +14,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -181,7 +182,8 @@ def setup_member_routes(app: web.Application) -> None:
     # Resolved now so that start-up fails without a usable secret.
     app[SIGNING_SECRET] = app[SETTINGS].signing_secret()
     app[VERIFIED_TOKENS] = tokens.VerifiedTokens(app[SIGNING_SECRET])
-    app[HASHING_SLOTS] = HashingSlots()
+    # One hash at a time across the API processes of this stack, as in one process.
+    app[HASHING_SLOTS] = HashingSlots(shared=Path(app[SETTINGS].data_dir) / "api-hashing.lock")
     app[REFUSED_ADDRESSES] = RefusedAddresses()
     app.cleanup_ctx.append(_auth_state)
     app.router.add_post("/auth/signup", signup)

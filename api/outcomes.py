@@ -84,10 +84,13 @@ class OutcomeListener:
         )
         await consumer.start()
         try:
+            # Ready once every partition has its position (the end when it started):
+            # an event produced from then on is read, so a request may wait for it.
+            for partition in consumer.assignment():
+                await consumer.position(partition)
+            self.ready.set()
             while True:
                 batches = await consumer.getmany(timeout_ms=200, max_records=2000)
-                if consumer.assignment():
-                    self.ready.set()
                 for records in batches.values():
                     for record in records:
                         self._resolve(record.value)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.cpu import CpuMeter, server_pids
+from bench.cpu import CpuMeter, Processes, server_pids
 from bench.shapes import FULL, SMOKE, Shape
 from bench.stack import BenchStack, run_settings
 from streams.settings import Settings
@@ -48,7 +48,7 @@ class Context:
             "shape": dataclasses.asdict(shape),
         }
 
-    def meter(self, stack: BenchStack | None = None) -> CpuMeter:
+    def meter(self, stack: Processes | None = None) -> CpuMeter:
         """CPU shares of the stack's processes, the shared servers and the bench itself."""
         ports = [int(a.rsplit(":", 1)[1]) for a in self.base.broker_addresses()]
         pids = {**server_pids(ports), "bench": os.getpid()}

@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 TICKS = os.sysconf("SC_CLK_TCK")
 SERVER_NAMES = {"java": "kafka", "mariadbd": "mariadb", "mysqld": "mariadb"}
@@ -86,6 +87,12 @@ def _is_kafka(entry: Path) -> bool:
         return b"kafka" in (entry / "cmdline").read_bytes()
     except OSError:
         return False
+
+
+class Processes(Protocol):
+    """Anything that names its processes: a scenario's stack, the peer."""
+
+    def pids(self) -> dict[str, int]: ...
 
 
 @dataclass

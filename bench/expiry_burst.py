@@ -158,6 +158,7 @@ async def measure(orders: int, rate: float, hold: float, out: Path) -> dict[str,
             await probing
         await asyncio.sleep(2.0)
         await tracker.stop()
+        await tracker.catch_up()  # the commands, for time-to-decision
         probes = {str(c.body["order_id"]) for c in client.of("order") if c.body.get("order_id")}
         return {
             "orders": orders,

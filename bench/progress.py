@@ -1,8 +1,9 @@
 """The progress line on stderr while a scenario runs, and the time series behind its chart.
 
 Every half second it samples requests sent and answered (from the load
-generator) and orders accepted and decided (from the tracker), prints one line,
-and keeps the sample for the throughput-over-time chart.
+generator) and, where a scenario follows them while it runs, orders accepted and
+decided, and prints one line. A storm shows requests only: the bench reads the
+topics after the load, not during it (see ``bench/tracker.py``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ INTERVAL = 0.5
 
 @dataclass
 class Progress:
-    """``requests()`` gives (sent, answered); ``orders()`` gives (accepted, decided)."""
+    """``requests()`` gives (sent, answered); ``orders()``, if any, (accepted, decided)."""
 
     label: str
     requests: Counts
-    orders: Counts
+    orders: Counts | None = None
     samples: list[tuple[float, int, int, int, int]] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
 
@@ -42,16 +43,16 @@ class Progress:
 
     def _sample(self) -> None:
         sent, answered = self.requests()
-        accepted, decided = self.orders()
+        accepted, decided = self.orders() if self.orders else (0, 0)
         now = time.time()
         rate = 0.0
         if self.samples:
             before = self.samples[-1]
             rate = (answered - before[2]) / max(now - before[0], 1e-6)
         self.samples.append((now, sent, answered, accepted, decided))
+        orders = f"accepted {accepted:,}  decided {decided:,}  " if self.orders else ""
         line = (
-            f"\r[{self.label}] sent {sent:,}  answered {answered:,}  "
-            f"accepted {accepted:,}  decided {decided:,}  {rate:,.0f} req/s   "
+            f"\r[{self.label}] sent {sent:,}  answered {answered:,}  {orders}{rate:,.0f} req/s   "
         )
         sys.stderr.write(line if sys.stderr.isatty() else line.strip() + "\n")
         sys.stderr.flush()

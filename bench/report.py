@@ -2,7 +2,8 @@
 
 The summary table puts each scenario beside the seed's figure for the same case
 and gives its request rate as a share of the ceiling measured in the same run,
-with the generator that drove it.
+with the generator that drove it; then our storms beside the peer's of the same
+run (issue 12), as ratios to the peer and to the ceiling.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from bench.context import Context
 from bench.seed_figures import seed_for
 from bench.targets import headline, targets_for
 from bench.verdicts import all_ok
+from bench.versus import ceiling_for, peers, versus
 
 LATENCY_KEYS = ("avg", "p50", "p95", "p99", "max")
 
 
 def ceiling_ratio(result: dict[str, Any], ceiling: dict[str, Any] | None) -> float | None:
-    if not ceiling or result.get("scenario") == "ceiling" or not result.get("req_per_s"):
+    if result.get("scenario") == "ceiling" or not result.get("req_per_s"):
         return None
-    top = ceiling.get(result.get("generator", "wrk"))
+    top = ceiling_for(result, ceiling)
     return round(result["req_per_s"] / top, 3) if top else None
 
 
@@ -66,6 +68,40 @@ def summary_table(results: list[dict[str, Any]]) -> list[str]:
             f"| {'-' if ratio is None else f'{ratio:.0%}'} | {seed_text} "
             f"| {'ok' if all_ok(r) else 'FAILED'} | {_targets_met(r)} | {r.get('headline', '')} |"
         )
+    return lines
+
+
+def versus_table(results: list[dict[str, Any]]) -> list[str]:
+    """Our storms beside the peer's and the ceiling, with the ratios (issue 12)."""
+    lines = [
+        "## Against the peer and the ceiling (issue 12)",
+        "",
+        "| scenario | peer | figure | ours | peer | ceiling | ours / peer | ours / ceiling |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    compared = [r for r in results if r.get("versus")]
+    for r in compared:
+        v = r["versus"]
+        for row in v["rows"]:
+            lines.append(
+                f"| {r['label']} | {v['peer'] or 'not run'} | {row['figure']} "
+                f"| {_fmt(row['ours'])} | {_fmt(row['peer'])} | {_fmt(row['ceiling'])} "
+                f"| {_ratio(row['vs_peer'])} | {_ratio(row['vs_ceiling'])} |"
+            )
+    if not compared:
+        return []
+    return [*lines, "", *_verdict_lines(compared), ""]
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _verdict_lines(compared: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for r in compared:
+        said = [f"{t['name']}: **{_met(t['met'])}** ({t['ours']})" for t in r.get("targets", [])]
+        lines.append(f"- {r['label']}: " + "; ".join(said))
     return lines
 
 
@@ -131,9 +167,11 @@ def _ceiling_text(ceiling: dict[str, Any] | None) -> str:
 
 
 def write_report(ctx: Context) -> Path:
+    found = peers(ctx.results)
     for result in ctx.results:
         result["ceiling_ratio"] = ceiling_ratio(result, ctx.ceiling)
         result["seed"] = seed_for(result.get("scenario", ""))
+        result["versus"] = versus(result, found, ctx.ceiling)
         if "failed" not in result:
             result["targets"] = targets_for(result)
             result["headline"] = headline(result)
@@ -155,5 +193,6 @@ def write_report(ctx: Context) -> Path:
     if graphs:
         tail += [f"Flame graphs (py-spy): {', '.join(graphs)}", ""]
     table = summary_table(ctx.results)
-    (out / "report.md").write_text("\n".join([*head, *table, "", *body, *tail]))
+    against = versus_table(ctx.results)
+    (out / "report.md").write_text("\n".join([*head, *table, "", *against, *body, *tail]))
     return out

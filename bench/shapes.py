@@ -36,8 +36,11 @@ class Shape:
 
 FULL: dict[str, Shape] = {
     "ceiling": Shape(requests=50_000, products=8),
-    # Seed case 3: 50,000 requests from 50,000 members, one product of 500 units.
-    "flash": Shape(requests=50_000, products=1, stock=500, payment_failure_rate=0.2),
+    # Seed case 3's sale (one product of 500 units, 20% of charges declined) as issue
+    # 12's storm: 20,000 members with a limit of 1, 256 connections.
+    "flash": Shape(
+        requests=20_000, products=1, stock=500, payment_failure_rate=0.2, connections=256
+    ),
     # Seed case 5: 10,000 orders, stock for all, 20% never pay (short hold), 20% declined.
     "checkout": Shape(
         requests=10_000,
@@ -53,6 +56,10 @@ FULL: dict[str, Shape] = {
     # Orders of history before the worker is killed (sent straight to stock-commands).
     "recovery": Shape(requests=1_000_000, products=8, stock=10**9, rate_limit=0),
 }
+# The peer (bench/peer.py) takes the same loads as ours: the flash storm without
+# payments (the peer has none), and the throughput run.
+FULL["peer-flash"] = dataclasses.replace(FULL["flash"], payment_failure_rate=0.0)
+FULL["peer"] = FULL["throughput"]
 
 SMOKE: dict[str, Shape] = {
     "ceiling": FULL["ceiling"].scaled(2_000),
@@ -61,3 +68,5 @@ SMOKE: dict[str, Shape] = {
     "throughput": FULL["throughput"].scaled(2_000),
     "recovery": FULL["recovery"].scaled(2_000),
 }
+SMOKE["peer-flash"] = dataclasses.replace(SMOKE["flash"], payment_failure_rate=0.0)
+SMOKE["peer"] = SMOKE["throughput"]

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.procs import VENV_BIN, ManagedProcess, free_port, wait_http_ok
+from bench.procs import ManagedProcess, free_port, wait_http_ok
 from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
 from bench.shapes import Shape
+from ops.stack import api_specs
 from ops.worker_command import worker_argv
 from streams.admin import ensure_topics
 from streams.settings import Settings
@@ -30,6 +31,8 @@ def run_settings(base: Settings, shape: Shape, run_dir: Path, **changes: object)
     """``base`` with a fresh app id and database, and the scenario's settings."""
     scenario: dict[str, object] = {
         "api_port": free_port(),
+        # Each API process's own port: this one and the next ones (ops/stack.api_spec).
+        "api_metrics_port": free_port(),
         "jwt_secret": base.jwt_secret or secrets.token_hex(32),
         "admin_email": base.admin_email or "admin@example.com",
         "admin_password": base.admin_password or "admin-password",
@@ -51,7 +54,7 @@ class BenchStack:
         # A worker keeps its name and port across restarts, as under `make up`: a
         # static group member gets its partitions back at once after a crash.
         self.worker_ports: dict[int, int] = {}
-        self.api: ManagedProcess | None = None
+        self.apis: list[ManagedProcess] = []
         self.saga: ManagedProcess | None = None
         self.created_database = False
 
@@ -107,10 +110,13 @@ class BenchStack:
         # A scenario measures a settled group: a worker that joins after the load has
         # begun rebalances the group in the middle of it.
         await self.wait_group_settled(self.settings.workers)
-        argv = [str(VENV_BIN / "flashsale-api")]
-        log = self.run_dir / "api.log"
-        self.api = ManagedProcess("api", argv, self.settings.to_env(), log).start()
-        await asyncio.to_thread(wait_http_ok, f"{self.base_url}/readyz", self.api)
+        # As make up runs them: FLASHSALE_API_PROCESSES processes on the one API port.
+        for spec in api_specs(self.settings):
+            log = self.run_dir / f"{spec.name}.log"
+            api = ManagedProcess(spec.name, list(spec.argv), dict(spec.env or {}), log).start()
+            self.apis.append(api)
+        for spec, api in zip(api_specs(self.settings), self.apis, strict=True):
+            await asyncio.to_thread(wait_http_ok, f"http://127.0.0.1:{spec.port}/readyz", api)
 
     async def wait_group_settled(self, members: int, within: float = 90.0) -> None:
         """Until the workers' consumer group is Stable with ``members`` members."""
@@ -133,7 +139,7 @@ class BenchStack:
         procs = [
             *self.workers,
             *([self.saga] if self.saga else []),
-            *([self.api] if self.api else []),
+            *self.apis,
         ]
         return {proc.name: proc.pid for proc in procs if proc.alive}
 
@@ -142,7 +148,7 @@ class BenchStack:
 
     async def close(self, keep: bool) -> None:
         for proc in [
-            *([self.api] if self.api else []),
+            *self.apis,
             *self.workers,
             *([self.saga] if self.saga else []),
         ]:

@@ -63,11 +63,8 @@ def packed(reserves: list[dict[str, Any]], per_record: int) -> list[dict[str, An
         batch = pending.setdefault(order["product_id"], [])
         batch.append(order)
         if len(batch) == per_record:
-            records.append(
-                dict(
-                    CommandBatch(product_id=order["product_id"], commands=batch).to_representation()
-                )
-            )
+            batched = CommandBatch(product_id=order["product_id"], commands=batch)
+            records.append(dict(batched.to_representation()))
             pending[order["product_id"]] = []
     for product_id, batch in pending.items():
         if batch:

@@ -1,26 +1,40 @@
-"""The intake storm shared by the flash and throughput scenarios, and its figures.
+"""The intake storm shared by the flash, throughput and peer scenarios, and its figures.
 
-wrk sends one order per seeded member while the tracker follows the topics;
-afterwards the run waits until every acknowledged order is decided, then reads
-the figures every scenario reports (requests, rates, latencies, outcomes).
+wrk sends one order per seeded member. Nothing reads Kafka while it runs, so the
+bench's own CPU stays out of the system's way: afterwards the scenario reads the
+topics (``Tracker.catch_up``) until every acknowledged order is decided, and
+then the figures every scenario reports (requests, rates, latencies, outcomes).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
 
 from bench.context import Context
 from bench.cpu import CpuMeter
 from bench.profiler import start_profilers, stop_profilers
-from bench.progress import Progress
+from bench.progress import Counts, Progress
 from bench.shapes import Shape
-from bench.stack import BenchStack
 from bench.stats import per_second_series, rate, summary_ms
 from bench.tracker import Tracker
 from bench.wrkrun import WrkRun
 
 ACKNOWLEDGED = ("201", "202", "409")  # "409-no-order" is the fast path: no order created
+DECIDED_AT_ONCE = ("201", "409", "409-no-order")  # answers that are the decision itself
+
+
+class StormTarget(Protocol):
+    """What a storm is sent to: our stack or the peer."""
+
+    run_dir: Path
+
+    @property
+    def base_url(self) -> str: ...
+
+    def pids(self) -> dict[str, int]: ...
 
 
 def acknowledged(statuses: dict[str, int]) -> int:
@@ -32,31 +46,44 @@ def server_errors(statuses: dict[str, int]) -> int:
 
 
 async def run_storm(
-    ctx: Context, stack: BenchStack, label: str, shape: Shape, tracker: Tracker
+    ctx: Context,
+    target: StormTarget,
+    label: str,
+    shape: Shape,
+    orders: Counts | None = None,
+    on_finished: Callable[[], None] | None = None,
 ) -> tuple[dict[str, Any], CpuMeter]:
-    """wrk against the stack's API; the wrk summary (plus "began") and the CPU meter."""
-    targets = stack.run_dir / "targets.txt"
-    wrk = WrkRun(f"{stack.base_url}/orders", targets, stack.run_dir, shape.wait, shape.connections)
-    meter = ctx.meter(stack).start()
-    progress = Progress(label, wrk.counts, lambda: (len(tracker.commanded_at), tracker.decided))
+    """wrk against ``target``; the wrk summary (plus "began") and the CPU meter.
+
+    The meter covers the load only: from wrk's start to its last answer, when
+    ``on_finished`` is called."""
+    targets = target.run_dir / "targets.txt"
+    url = f"{target.base_url}/orders"
+    wrk = WrkRun(url, targets, target.run_dir, shape.wait, shape.connections)
+    meter = ctx.meter(target).start()
+    progress = Progress(label, wrk.counts, orders)
     began = time.time()
     await wrk.start(max_seconds=3600)
     assert wrk.proc is not None
     meter.add("wrk", wrk.proc.pid)
     progress.start()
     profilers = (
-        start_profilers(stack.pids(), ctx.out_dir / f"{label}-profile") if ctx.profile else []
+        start_profilers(target.pids(), ctx.out_dir / f"{label}-profile") if ctx.profile else []
     )
     try:
-        summary = await wrk.finish(meter)
+        summary = await wrk.finish(meter, on_finished=on_finished)
     finally:
         stop_profilers(profilers)
-    acked = acknowledged(summary["statuses"])
-    await tracker.wait_for(lambda: tracker.decided >= acked, within=120)
-    await progress.stop()
-    meter.stop()
+        meter.stop()
+        await progress.stop()
     summary["began"] = began
     return summary, meter
+
+
+async def await_decisions(tracker: Tracker, summary: dict[str, Any], within: float = 120.0) -> None:
+    """After the storm: read the topics until every acknowledged order is decided."""
+    acked = acknowledged(summary["statuses"])
+    await tracker.catch_up(lambda: tracker.decided >= acked, within=within)
 
 
 def storm_figures_without_orders(summary: dict[str, Any]) -> dict[str, Any]:
@@ -91,19 +118,35 @@ def storm_figures_without_orders(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def storm_figures(summary: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
-    """The storm's figures plus what the pipeline decided, and how fast."""
+    """The storm's figures plus what the pipeline decided, and how fast.
+
+    Decided orders/s counts from the first request to the last decision (or the
+    last answer, if later), as for the peer, whose every answer is its decision."""
     figures = storm_figures_without_orders(summary)
     decision_times = [d.at for d in tracker.decisions.values()]
-    first_command = min(tracker.commanded_at.values(), default=summary["first_sent"])
-    decide_span = max(decision_times, default=first_command) - first_command
-    figures["series"]["decisions_per_s"] = per_second_series(decision_times, summary["first_sent"])
+    start = summary["first_sent"]
+    span = max([*decision_times, summary["last_answer"]]) - start
+    figures["series"]["decisions_per_s"] = per_second_series(decision_times, start)
     return {
         **figures,
         "acknowledged": acknowledged(summary["statuses"]),
         "decided": tracker.decided,
-        "decided_per_s": rate(tracker.decided, decide_span),
+        "decided_per_s": rate(tracker.decided, span),
         "time_to_decision_ms": summary_ms(tracker.decision_latencies()),
         "outcomes": dict(tracker.outcomes()),
+    }
+
+
+def answered_figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """The storm's figures where each answer is the decision (the peer): no topic to read."""
+    figures = storm_figures_without_orders(summary)
+    decided = sum(n for status, n in summary["statuses"].items() if status in DECIDED_AT_ONCE)
+    figures["series"]["decisions_per_s"] = figures["series"]["answers_per_s"]
+    return {
+        **figures,
+        "acknowledged": sum(summary["statuses"].get(s, 0) for s in ("201", "202")),
+        "decided": decided,
+        "decided_per_s": rate(decided, summary["last_answer"] - summary["first_sent"]),
     }
 
 

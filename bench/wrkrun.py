@@ -12,6 +12,7 @@ import asyncio
 import json
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ class WrkRun:
 
     async def start(self, max_seconds: int) -> None:
         self.progress_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.progress_dir.glob("thread-*"):  # an earlier wrk in this folder
+            stale.unlink()
         env = {
             "BENCH_TARGETS": str(self.targets),
             "BENCH_THREADS": str(THREADS),
@@ -75,8 +78,15 @@ class WrkRun:
         threads = self._threads()
         return len(threads) == THREADS and all(t[1] >= t[2] for t in threads)
 
-    async def finish(self, meter: CpuMeter, stall_seconds: float = 30.0) -> dict[str, Any]:
-        """Wait until every order is answered (or answers stall), then stop wrk."""
+    async def finish(
+        self,
+        meter: CpuMeter,
+        stall_seconds: float = 30.0,
+        on_finished: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
+        """Wait until every order is answered (or answers stall), then stop wrk.
+
+        ``on_finished`` is called the moment the answers are in, before wrk stops."""
         assert self.proc is not None
         last, last_change = -1, time.monotonic()
         while self.proc.returncode is None and not self.finished():
@@ -88,6 +98,8 @@ class WrkRun:
             meter.sample()
             await asyncio.sleep(0.05)
         meter.sample()
+        if on_finished is not None:
+            on_finished()
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGINT)
         await self.proc.wait()

@@ -74,9 +74,9 @@ def stop(name: str, marker: str, timeout: float = 30.0) -> bool:
     if pid is None:
         return False
     _signal(pid, signal.SIGTERM)
-    if not _wait_gone(pid, timeout):
+    if not wait_gone(pid, timeout):
         _signal(pid, signal.SIGKILL)
-        _wait_gone(pid, 10.0)
+        wait_gone(pid, 10.0)
     return True
 
 
@@ -91,9 +91,9 @@ def stop_together(named: Sequence[tuple[str, str]], timeout: float = 30.0) -> li
             _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for pid in pids.values():
-        if not _wait_gone(pid, max(0.0, deadline - time.monotonic())):
+        if not wait_gone(pid, max(0.0, deadline - time.monotonic())):
             _signal(pid, signal.SIGKILL)
-            _wait_gone(pid, 10.0)
+            wait_gone(pid, 10.0)
     return list(pids)
 
 
@@ -103,7 +103,8 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
-def _wait_gone(pid: int, timeout: float) -> bool:
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until ``pid`` has exited (reaping it if it is our child); False on timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _alive(pid):
@@ -120,7 +121,14 @@ def _alive(pid: int) -> bool:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return False
-    return "State:\tZ" not in status
+    if "State:\tZ" not in status:
+        return True
+    # A zombie leader may still have threads exiting, and until the last one has, the
+    # process's files stay open (its listening sockets: a restart found its port taken).
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

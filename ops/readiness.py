@@ -5,7 +5,9 @@ Ready means every worker ``make up`` started answers ``GET /ready/`` with 200
 runs: agents/readiness.py), and together they own every partition of their
 role's topics: the stock workers every partition of ``stock-commands``, the
 saga worker every partition of ``order-events`` and ``payment-events``. A
-worker that is up but still joining or restoring is not ready.
+worker that is up but still joining or restoring is not ready. And every API
+process answers ``GET /readyz`` with 200 on its own port (Kafka, Redis and MySQL
+answer it; the API port would reach whichever process the kernel picks).
 """
 
 from __future__ import annotations
@@ -55,6 +57,15 @@ def ask(url: str) -> dict[str, Any] | None:
         return None
 
 
+def api_ready(url: str) -> bool:
+    """Whether the API process at ``url`` (its own port) answers ``/readyz`` with 200."""
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (OSError, ValueError):  # a 503 (HTTPError) is an OSError too
+        return False
+
+
 def missing(settings: Settings, answers: dict[str, dict[str, Any] | None]) -> list[str]:
     """What stands between these answers and a ready pipeline; empty when ready."""
     problems = [name for name, answer in answers.items() if not (answer and answer["ready"])]
@@ -71,18 +82,22 @@ def missing(settings: Settings, answers: dict[str, dict[str, Any] | None]) -> li
     return problems
 
 
-def wait_until_ready(settings: Settings, timeout: float) -> str:
-    """Block until ready and say so; after ``timeout``, ``RuntimeError`` naming what is missing."""
+def wait_until_ready(settings: Settings, timeout: float, apis: dict[str, str] | None = None) -> str:
+    """Block until ready and say so; after ``timeout``, ``RuntimeError`` naming what is
+    missing. ``apis``: the API processes to ask too, by name, at their own ports."""
     began = time.monotonic()
     urls = worker_urls(settings)
+    apis = apis or {}
     while True:
         problems = missing(settings, {name: ask(url) for name, url in urls.items()})
+        problems += [f"{name} /readyz" for name, url in apis.items() if not api_ready(url)]
         if not problems:
+            answering = f"; {', '.join(apis)} ready" if apis else ""
             return (
                 f"ready in {time.monotonic() - began:.1f}s: every partition has a worker"
-                f" deciding it ({', '.join(urls)})"
+                f" deciding it ({', '.join(urls)}){answering}"
             )
         if time.monotonic() - began > timeout:
             waiting = "; ".join(problems)
-            raise RuntimeError(f"workers not ready within {timeout:.0f}s: {waiting}")
+            raise RuntimeError(f"not ready within {timeout:.0f}s: {waiting}")
         time.sleep(POLL_SECONDS)

@@ -48,31 +48,58 @@ def _faust_spec(name: str, role: str, port: int) -> ProcessSpec:
     )
 
 
-def api_spec(settings: Settings) -> ProcessSpec:
+def api_name(number: int) -> str:
+    """API process N's name (pid file, log, Prometheus label): ``api``, ``api-2``, ..."""
+    return "api" if number == 1 else f"api-{number}"
+
+
+def api_spec(settings: Settings, number: int = 1) -> ProcessSpec:
+    """API process N: it shares the API port with the others and has a port of its own
+    (``spec.port``, what make waits for and Prometheus scrapes)."""
     return ProcessSpec(
-        name="api",
-        argv=[str(VENV_BIN / "flashsale-api")],
-        marker="flashsale-api",
-        port=settings.api_port,
+        name=api_name(number),
+        argv=[str(VENV_BIN / "flashsale-api"), "--process", str(number)],
+        # /proc ends every argument with NUL, read as a space: the trailing space
+        # keeps process 1's marker from matching process 12's command line.
+        marker=f"flashsale-api --process {number} ",
+        # The settings make up resolved (dev defaults included), whatever the shell has.
+        env=settings.to_env(),
+        port=settings.api_own_port(number),
     )
+
+
+def api_specs(settings: Settings) -> list[ProcessSpec]:
+    return [api_spec(settings, n) for n in range(1, settings.api_processes + 1)]
+
+
+def api_urls(settings: Settings) -> dict[str, str]:
+    """Each API process's own address, by name."""
+    return {spec.name: f"http://127.0.0.1:{spec.port}" for spec in api_specs(settings)}
 
 
 def app_specs(settings: Settings) -> list[ProcessSpec]:
     workers = [worker_spec(settings, n) for n in range(1, settings.workers + 1)]
-    return [*workers, saga_spec(settings), api_spec(settings)]
+    return [*workers, saga_spec(settings), *api_specs(settings)]
 
 
-# Prometheus's job of each kind of process: a worker by its role, else the API.
-SCRAPE_JOBS = {"stock": "flashsale-worker", "saga": "flashsale-saga", "": "flashsale-api"}
+def is_api(name: str) -> bool:
+    return name == "api" or name.startswith("api-")
+
+
+# Prometheus's job of each kind of process: a worker by its role, and the API.
+SCRAPE_JOBS = {"stock": "flashsale-worker", "saga": "flashsale-saga"}
+API_JOB = "flashsale-api"
 
 
 def scrape_targets(settings: Settings) -> list[Target]:
-    """What Prometheus scrapes: every process ``make up`` starts, by kind."""
+    """What Prometheus scrapes: every process ``make up`` starts, by kind (each API
+    process on its own port: the API port reaches whichever process the kernel picks)."""
     targets = []
     for spec in app_specs(settings):
         assert spec.port is not None
         role = (spec.env or {}).get("FLASHSALE_WORKER_ROLE", "")
-        targets.append(Target(SCRAPE_JOBS[role], spec.name, spec.port))
+        job = API_JOB if is_api(spec.name) else SCRAPE_JOBS[role]
+        targets.append(Target(job, spec.name, spec.port))
     return targets
 
 
@@ -124,20 +151,46 @@ def _prepare_data(settings: Settings) -> None:
 
 
 def bring_up_app(settings: Settings) -> list[str]:
+    """Start the workers and the API processes that are not running; the names started."""
+    return start_missing(settings, app_specs(settings))
+
+
+def start_missing(settings: Settings, specs: list[ProcessSpec]) -> list[str]:
     started = []
-    for spec in app_specs(settings):
+    for spec in specs:
         if processes.running_pid(spec.name, spec.marker) is not None:
             continue
         assert spec.port is not None
         # Else the new process would die on bind while the port looked ready.
-        if processes.port_open(spec.port):
-            raise services.StackError(
-                f"{spec.name}: port {spec.port} is taken by a process make did not start"
-            )
+        taken = [spec.port]
+        if is_api(spec.name) and not _api_running(settings):
+            # Shared by our API processes (SO_REUSEPORT), anyone else's otherwise.
+            taken.append(settings.api_port)
+        for port in taken:
+            if processes.port_open(port):
+                raise services.StackError(
+                    f"{spec.name}: port {port} is taken by a process make did not start"
+                )
         pid = processes.start(spec)
         processes.wait_for_port(spec.port, spec.name, timeout=90, pid=pid)
         started.append(spec.name)
     return started
+
+
+def _api_running(settings: Settings) -> bool:
+    specs = known_api_specs(settings)
+    return any(processes.running_pid(s.name, s.marker) is not None for s in specs)
+
+
+def known_api_specs(settings: Settings) -> list[ProcessSpec]:
+    """The API processes, with those of an earlier, larger FLASHSALE_API_PROCESSES
+    that still have a pid file (still ours to stop), the last one first."""
+    numbers = set(range(1, settings.api_processes + 1))
+    for stale in processes.RUN_DIR.glob("api-*.pid"):
+        number = stale.stem.removeprefix("api-")
+        if number.isdigit():
+            numbers.add(int(number))
+    return [api_spec(settings, n) for n in sorted(numbers, reverse=True)]
 
 
 def up(settings: Settings, with_app: bool = True) -> list[str]:
@@ -147,7 +200,7 @@ def up(settings: Settings, with_app: bool = True) -> list[str]:
         # For the operator tools run from another shell (flashsale-admin).
         write_stack_env(settings, processes.RUN_DIR)
         started += bring_up_app(settings)
-        print(readiness.wait_until_ready(settings, READY_TIMEOUT_SECONDS))
+        print(readiness.wait_until_ready(settings, READY_TIMEOUT_SECONDS, apis=api_urls(settings)))
         started += observe(settings)
     elapsed = time.monotonic() - began
     print(f"stack up in {elapsed:.1f}s (started: {', '.join(started) or 'nothing, all running'})")
@@ -163,7 +216,8 @@ def observe(settings: Settings) -> list[str]:
 def known_specs(settings: Settings) -> dict[str, ProcessSpec]:
     """Every process ``make up`` may have started, the app first, the servers last."""
     # The API first: nothing is acknowledged once the workers begin to stop.
-    specs = {s.name: s for s in reversed(app_specs(settings))}
+    specs = {s.name: s for s in known_api_specs(settings)}
+    specs.update((s.name, s) for s in reversed(app_specs(settings)) if not is_api(s.name))
     # Workers of an earlier, larger FLASHSALE_WORKERS are still ours to stop.
     for stale in sorted(processes.RUN_DIR.glob("worker-*.pid")):
         number = stale.stem.removeprefix("worker-")
@@ -224,6 +278,8 @@ def run(settings: Settings) -> None:
         down(settings, names=[n for n in running_names(settings) if n not in before])
         raise
     print(f"API:     http://127.0.0.1:{settings.api_port}/  (readyz, metrics, openapi.yaml)")
+    for n in range(1, settings.api_processes + 1):
+        print(f"{api_name(n)}: http://127.0.0.1:{settings.api_own_port(n)}/  (its own metrics)")
     for n in range(1, settings.workers + 1):
         print(f"worker-{n}: http://127.0.0.1:{settings.worker_web_port(n)}/")
     print(f"{SAGA_NAME}:  http://127.0.0.1:{settings.saga_web_port()}/")

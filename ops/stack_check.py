@@ -1,6 +1,7 @@
 """Check that ``make up`` is idempotent and ``make down`` stops everything it started.
 
-Runs ``up`` twice, counts the live processes of each kind (exactly one each), runs
+Runs ``up`` twice, counts the live processes of each kind (exactly one each), kills
+one API process with SIGKILL and runs ``up`` again (it restarts just that one), runs
 ``down`` and checks that none is left. Servers that were already running when
 ``make`` found them (not started by it) are left alone and not counted. What was
 running before is brought back afterwards. ``make test`` runs it after the suite.
@@ -8,6 +9,8 @@ running before is brought back afterwards. ``make test`` runs it after the suite
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -50,6 +53,27 @@ def _check_down(specs: list[ProcessSpec]) -> list[str]:
     return failures
 
 
+def _check_restart_of_one_api(settings: Settings, specs: list[ProcessSpec]) -> list[str]:
+    """Kill the last API process; ``up`` must restart it and leave every other one be."""
+    before = {spec.name: processes.running_pid(spec.name, spec.marker) for spec in specs}
+    victim = stack.api_specs(settings)[-1]
+    killed = before[victim.name]
+    if killed is None:
+        return [f"{victim.name} was not running before the kill"]
+    os.kill(killed, signal.SIGKILL)
+    processes.wait_gone(killed, timeout=10)
+    stack.up(settings)
+    after = {spec.name: processes.running_pid(spec.name, spec.marker) for spec in specs}
+    failures = [
+        f"after killing {victim.name} and `up`: {name} is pid {after[name]}, was {pid}"
+        for name, pid in before.items()
+        if name != victim.name and after[name] != pid
+    ]
+    if after[victim.name] in (None, killed):
+        failures.append(f"after killing {victim.name} and `up`: it was not restarted")
+    return failures
+
+
 def main() -> int:
     settings = Settings.from_env()
     # Prometheus is part of what `make up` starts and `make down` stops.
@@ -62,13 +86,17 @@ def main() -> int:
     # Only what make started is make's to count and to stop.
     checked = app + [spec for spec in servers if _ours(spec)]
     failures = _check_up(checked)
+    failures += _check_restart_of_one_api(settings, checked)
     stack.down(settings)
     failures += _check_down(checked)
+    if processes.port_open(settings.api_port):
+        failures.append(f"after `down`: the API port {settings.api_port} still answers")
     if app_was_up or servers_were_up:
         stack.up(settings, with_app=app_was_up)
     for failure in failures:
         print(f"FAIL {failure}")
-    print(f"stack check: {len(checked) * 2 - len(failures)} passed, {len(failures)} failed")
+    checks = len(checked) * 3
+    print(f"stack check: {checks - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from streams.keys import holds_key, order_key
 from streams.settings import Settings
-from streams.statuses import STATUS_RANK
+from streams.statuses import PENDING, RESERVED, STATUS_RANK
 
 # Redis is a cache of recent orders; MySQL keeps them all.
 ORDER_TTL_SECONDS = 24 * 3600
@@ -32,52 +33,64 @@ FIELDS = (
     "expires_at",
 )
 
-# KEYS: the order's hash, the set of live holds. ARGV: rank, ttl, hold member, field pairs.
-# A RESERVED order is a live hold (scored by expires_at); any later status ends it.
+# KEYS: the set of live holds, then each order's hash. ARGV: the hashes' ttl, then a
+# JSON list with, for each hash of KEYS in turn, [rank, hold member, hold, field,
+# value, field, value...], every item a string. ``hold`` is "add" (a RESERVED order is
+# a live hold, scored by its expires_at), "end" (any later status ends it) or "" (a
+# PENDING order is not one yet). A batch is one script call: one round trip, and
+# its arguments are packed once instead of once an order.
 APPLY_IF_NOT_OLDER = """
-local stored = redis.call('HGET', KEYS[1], 'rank')
-if stored and tonumber(stored) > tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'rank', ARGV[1], unpack(ARGV, 4))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'RESERVED' then
-  redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'expires_at')), ARGV[3])
-elseif status ~= 'PENDING' then
-  redis.call('ZREM', KEYS[2], ARGV[3])
+local ttl = tonumber(ARGV[1])
+local applied = 0
+for i, order in ipairs(cjson.decode(ARGV[2])) do
+  local key = KEYS[i + 1]
+  local stored = redis.call('HGET', key, 'rank')
+  if not (stored and tonumber(stored) > tonumber(order[1])) then
+    redis.call('HSET', key, 'rank', order[1], unpack(order, 4))
+    redis.call('EXPIRE', key, ttl)
+    if order[3] == 'add' then
+      redis.call('ZADD', KEYS[1], tonumber(redis.call('HGET', key, 'expires_at')), order[2])
+    elseif order[3] == 'end' then
+      redis.call('ZREM', KEYS[1], order[2])
+    end
+    applied = applied + 1
+  end
 end
-return 1
+return applied
 """
 
 
-def projection_keys(settings: Settings, order: Mapping[str, Any]) -> list[str]:
-    return [order_key(settings, order["order_id"]), holds_key(settings)]
+def _hold(order: Mapping[str, Any]) -> str:
+    """What the update does to the order's hold (a RESERVED one without an expiry has none)."""
+    if order["status"] == RESERVED:
+        return "add" if order.get("expires_at") is not None else ""
+    return "" if order["status"] == PENDING else "end"
 
 
-def projection_args(order: Mapping[str, Any]) -> list[str]:
+def projection_entry(order: Mapping[str, Any]) -> list[str]:
+    """[rank, hold member, hold, field, value, ...]: one order's update, as the script takes it."""
     hold = f"{order['product_id']}:{order['order_id']}"
-    args = [str(STATUS_RANK[order["status"]]), str(ORDER_TTL_SECONDS), hold]
+    entry = [str(STATUS_RANK[order["status"]]), hold, _hold(order)]
     for name in FIELDS:
         value = order.get(name)
-        args += [name, "" if value is None else str(value)]
-    return args
+        entry += [name, "" if value is None else str(value)]
+    return entry
 
 
 async def write_orders(
     redis: Redis, settings: Settings, orders: Iterable[Mapping[str, Any]]
 ) -> None:
-    """Apply each order update unless a later status is already stored (one round trip)."""
-    script = redis.register_script(APPLY_IF_NOT_OLDER)
+    """Apply each order update unless a later status is already stored, in list order
+    (one round trip)."""
     batch = list(orders)
-    if len(batch) == 1:
-        # EVALSHA alone; a pipeline would first ask whether the script is loaded.
-        await script(keys=projection_keys(settings, batch[0]), args=projection_args(batch[0]))
+    if not batch:
         return
-    async with redis.pipeline(transaction=False) as pipe:
-        for order in batch:
-            await script(
-                keys=projection_keys(settings, order), args=projection_args(order), client=pipe
-            )
-        await pipe.execute()
+    keys = [holds_key(settings), *(order_key(settings, order["order_id"]) for order in batch)]
+    args: list[str | bytes] = [
+        str(ORDER_TTL_SECONDS),
+        orjson.dumps([projection_entry(order) for order in batch]),
+    ]
+    await redis.register_script(APPLY_IF_NOT_OLDER)(keys=keys, args=args)
 
 
 # KEYS: the order's hash. Drops a PENDING projection (of an order Kafka did not take).

@@ -6,6 +6,7 @@ an offset. Converting in Python keeps writes independent of the session time zon
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 
@@ -14,6 +15,15 @@ def to_datetime(seconds: float | None) -> datetime | None:
     if seconds is None:
         return None
     return datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
+
+
+def to_epoch_micros(seconds: float | None) -> int | None:
+    """Microseconds since the epoch, rounded as ``to_datetime`` rounds (half to even on
+    the fraction), so ``TIMESTAMPADD(MICROSECOND, n, '1970-01-01')`` is that datetime."""
+    if seconds is None:
+        return None
+    fraction, whole = math.modf(seconds)
+    return int(whole) * 1_000_000 + round(fraction * 1_000_000)
 
 
 def to_epoch(value: datetime | None) -> float | None:

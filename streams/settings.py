@@ -72,6 +72,29 @@ class Settings:
     api_port: int = field(
         default=8080, metadata=_meta("FLASHSALE_API_PORT", "TCP port of the HTTP API")
     )
+    api_processes: int = field(
+        default=2,
+        metadata=_meta(
+            "FLASHSALE_API_PROCESSES",
+            "API processes make up runs, all on the API port (SO_REUSEPORT)",
+        ),
+    )
+    api_metrics_port: int = field(
+        default=8180,
+        metadata=_meta(
+            "FLASHSALE_API_METRICS_PORT",
+            "API process N's own port (/metrics, /healthz, /readyz; what Prometheus"
+            " scrapes) is this + N - 1",
+        ),
+    )
+    api_process: int = field(
+        default=0,
+        metadata=_meta(
+            "FLASHSALE_API_PROCESS",
+            "which API process this is (1..N, make up sets it): it also listens on its"
+            " own port; 0: the API port only",
+        ),
+    )
     workers: int = field(
         default=1,
         metadata=_meta("FLASHSALE_WORKERS", "stock workers make up starts (plus one saga worker)"),
@@ -174,10 +197,19 @@ class Settings:
     def validate(self) -> None:
         if self.env not in ("dev", "prod"):
             raise SettingsError(f"FLASHSALE_ENV must be dev or prod, not {self.env!r}")
-        if min(self.partitions, self.workers, self.kafka_brokers, self.replication_factor) < 1:
+        counts = (self.partitions, self.workers, self.api_processes, self.kafka_brokers)
+        if min(*counts, self.replication_factor) < 1:
             raise SettingsError(
-                "FLASHSALE_PARTITIONS, FLASHSALE_WORKERS, FLASHSALE_KAFKA_BROKERS and"
-                " FLASHSALE_REPLICATION_FACTOR must be >= 1"
+                "FLASHSALE_PARTITIONS, FLASHSALE_WORKERS, FLASHSALE_API_PROCESSES,"
+                " FLASHSALE_KAFKA_BROKERS and FLASHSALE_REPLICATION_FACTOR must be >= 1"
+            )
+        if self.api_process < 0:
+            raise SettingsError("FLASHSALE_API_PROCESS must not be negative")
+        own_ports = range(self.api_metrics_port, self.api_metrics_port + self.api_processes)
+        if self.api_port in own_ports:
+            raise SettingsError(
+                f"FLASHSALE_API_PORT {self.api_port} is among the API processes' own ports"
+                f" (FLASHSALE_API_METRICS_PORT {self.api_metrics_port} + N - 1)"
             )
         if self.worker_role not in WORKER_ROLES:
             raise SettingsError(
@@ -220,6 +252,12 @@ class Settings:
     def worker_web_port(self, worker_number: int) -> int:
         """Worker N serves Faust's web interface on 6066 + N - 1."""
         return 6066 + worker_number - 1
+
+    def api_own_port(self, process_number: int | None = None) -> int | None:
+        """API process N's own port (``api_metrics_port`` + N - 1), this process's by
+        default; None for an API process make up did not number."""
+        number = self.api_process if process_number is None else process_number
+        return self.api_metrics_port + number - 1 if number >= 1 else None
 
     def saga_web_port(self) -> int:
         """The saga worker serves Faust's web interface on 6166."""

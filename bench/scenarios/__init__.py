@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.context import Context
-from bench.scenarios import ceiling, checkout, flash, recovery, scale, throughput
+from bench.scenarios import ceiling, checkout, flash, peer, recovery, scale, throughput
 
 Scenario = Callable[[Context], Awaitable[list[dict[str, Any]]]]
 
@@ -25,8 +25,11 @@ SCENARIOS: dict[str, Scenario] = {
     "throughput": _one(throughput.run),
     "scale": scale.run_all,
     "recovery": _one(recovery.run),
+    "peer": _one(peer.run_throughput),
+    "peer-flash": _one(peer.run_flash),
 }
-# "make bench" runs these, the ceiling first so that the others have a ratio;
-# "scale" includes the plain throughput run (1 worker, 8 partitions).
-ALL = ["ceiling", "flash", "checkout", "scale", "recovery"]
-SMOKE = ["ceiling", "throughput", "flash", "recovery"]
+# "make bench" runs these, the ceiling first so that the others have a ratio; each
+# peer run beside ours of the same shape. "scale" includes the plain throughput run
+# (1 worker, 8 partitions).
+ALL = ["ceiling", "flash", "peer-flash", "checkout", "scale", "peer", "recovery"]
+SMOKE = ["ceiling", "throughput", "peer", "flash", "peer-flash", "recovery"]

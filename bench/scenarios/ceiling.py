@@ -2,7 +2,9 @@
 
 wrk (with the same Lua script and the same header sizes as the real runs) and
 the Python client each send the scenario's requests to ``bench.ceiling``; the
-other scenarios report their request rate as a share of these.
+other scenarios report their request rate as a share of these. wrk runs again at
+each other connection count a storm uses (the flash storm's 256), so that a
+storm is compared with the ceiling at its own concurrency.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 # A signed access token is about this long; the header size matters at this rate.
 FAKE_TOKEN = "e" * 240
 PYTHON_REQUESTS = 20_000
+# The storms whose connection counts get a wrk ceiling of their own.
+STORMS = ("throughput", "flash")
 
 
 def start_server(run_dir: Path) -> ManagedProcess:
@@ -36,20 +40,21 @@ def start_server(run_dir: Path) -> ManagedProcess:
     return server
 
 
-async def with_wrk(ctx: Context, server: ManagedProcess, requests: int) -> dict[str, Any]:
+async def with_wrk(
+    ctx: Context, server: ManagedProcess, requests: int, connections: int
+) -> dict[str, Any]:
     run_dir = ctx.run_dir("ceiling")
     targets = run_dir / "targets.txt"
     targets.write_text("".join(f"{FAKE_TOKEN} {i % 8 + 1}\n" for i in range(requests)))
-    shape = ctx.shape("ceiling")
     url = f"http://127.0.0.1:{server.port}/orders"
-    wrk = WrkRun(url, targets, run_dir, None, shape.connections)
+    wrk = WrkRun(url, targets, run_dir, None, connections)
     meter = ctx.meter()
     meter.add("ceiling-server", server.pid)
     meter.start()
     await wrk.start(max_seconds=600)
     assert wrk.proc is not None
     meter.add("wrk", wrk.proc.pid)
-    progress = Progress("ceiling/wrk", wrk.counts, lambda: (0, 0)).start()
+    progress = Progress(f"ceiling/wrk-{connections}", wrk.counts).start()
     summary = await wrk.finish(meter)
     await progress.stop()
     return {**storm_figures_without_orders(summary), "cpu": meter.stop()}
@@ -62,7 +67,7 @@ async def with_python(ctx: Context, server: ManagedProcess, requests: int) -> di
     meter.start()
     base = f"http://127.0.0.1:{server.port}"
     async with HttpClient(base, shape.connections) as client:
-        progress = Progress("ceiling/python", client.counts, lambda: (0, 0)).start()
+        progress = Progress("ceiling/python", client.counts).start()
         gate = asyncio.Semaphore(shape.connections)
 
         async def one(i: int) -> None:
@@ -90,9 +95,11 @@ async def with_python(ctx: Context, server: ManagedProcess, requests: int) -> di
 async def run(ctx: Context) -> dict[str, Any]:
     shape = ctx.shape("ceiling")
     server = await asyncio.to_thread(start_server, ctx.run_dir("ceiling"))
+    storms = {ctx.shape(name).connections for name in STORMS} - {shape.connections}
     try:
-        by_wrk = await with_wrk(ctx, server, shape.requests)
+        by_wrk = await with_wrk(ctx, server, shape.requests, shape.connections)
         by_python = await with_python(ctx, server, min(shape.requests, PYTHON_REQUESTS))
+        more = {n: await with_wrk(ctx, server, shape.requests, n) for n in sorted(storms)}
     finally:
         server.stop()
     result = {
@@ -103,8 +110,11 @@ async def run(ctx: Context) -> dict[str, Any]:
             "python client req/s": by_python["req_per_s"],
             "python client latency ms": by_python["first_answer_ms"],
             "python client CPU shares": by_python["cpu"],
+            **{f"wrk, {n} connections: req/s": r["req_per_s"] for n, r in more.items()},
+            **{f"wrk, {n} connections: latency ms": r["first_answer_ms"] for n, r in more.items()},
         },
         "checks": [],
     }
     ctx.ceiling = {"wrk": by_wrk["req_per_s"], "python": by_python["req_per_s"]}
+    ctx.ceiling.update({f"wrk@{n}": r["req_per_s"] for n, r in more.items()})
     return result

@@ -95,8 +95,7 @@ async def drive(
     shape = ctx.shape("checkout")
     async with HttpClient(stack.base_url, shape.connections) as client:
         meter = ctx.meter(stack).start()
-        orders = lambda: (len(tracker.commanded_at), tracker.decided)  # noqa: E731
-        progress = Progress("checkout", client.counts, orders).start()
+        progress = Progress("checkout", client.counts).start()
         began = time.time()
         await shop(ctx, client, members, products)
         ended = time.time()
@@ -107,6 +106,7 @@ async def drive(
             lambda: RESERVED not in tracker.outcomes(), within=shape.hold_seconds + 60
         )
         await progress.stop()
+    await tracker.catch_up()  # the commands, for time-to-decision
     result = figures(client, tracker, began, ended)
     result["generator_cpu_share"] = round(generator_cpu, 3)
     return result, meter

@@ -1,10 +1,12 @@
 """The load bench's smoke run (``make bench-smoke``), so that the bench code cannot rot.
 
-It runs the ceiling, throughput, flash and recovery scenarios at a few thousand
-requests through the bench's Python entry point, against real workers and APIs,
-and checks that the report is written and its numbers hold together: no 5xx,
-every acknowledged order decided, the scenario's own checks passed. Speed is
-not asserted: the figures of a smoke run on a shared machine mean little.
+It runs the ceiling, throughput, flash and recovery scenarios, and the peer's two
+(``peer``, ``peer-flash``), at a few thousand requests through the bench's Python
+entry point, against real workers, APIs and the peer, and checks that the report
+is written and its numbers hold together: no 5xx, every acknowledged order
+decided, the scenario's own checks passed (the peer's audit among them), our
+storms compared with the peer's. Speed is not asserted: the figures of a smoke
+run on a shared machine mean little.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def test_smoke_run_writes_a_sane_report(tmp_path: Path) -> None:
     written = json.loads((report / "report.json").read_text())
     assert [r["label"] for r in written["results"]] == [r["label"] for r in results]
     by_name = {r["scenario"]: r for r in results}
-    assert sorted(by_name) == ["ceiling", "flash", "recovery", "throughput"]
+    assert sorted(by_name) == ["ceiling", "flash", "peer", "peer-flash", "recovery", "throughput"]
     failed = {r["label"]: r["failed"] for r in results if "failed" in r}
     assert not failed, failed
     for r in results:
@@ -59,5 +61,12 @@ def test_smoke_run_writes_a_sane_report(tmp_path: Path) -> None:
     assert throughput["outcomes"] == {"RESERVED": throughput["shape"]["requests"]}
     assert_orders_sane(by_name["flash"])
     assert by_name["flash"]["ceiling_ratio"] > 0
+    for name, peer in (("throughput", "peer"), ("flash", "peer-flash")):
+        assert by_name[name]["versus"]["peer"] == peer
+        assert by_name[peer]["errors"]["5xx"] == 0
+        assert by_name[peer]["decided"] == by_name[peer]["shape"]["requests"]
+        assert by_name[peer]["audit"]["result"] == "clean"
+    assert by_name["peer-flash"]["audit"]["sold"] == by_name["peer-flash"]["shape"]["stock"]
+    assert "## Against the peer and the ceiling" in (report / "report.md").read_text()
     assert by_name["recovery"]["warm"]["first_decision_s"] is not None
     assert by_name["recovery"]["cold"]["first_decision_s"] is not None

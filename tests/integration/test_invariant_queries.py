@@ -66,7 +66,10 @@ def _clean_sale(cur: Cursor) -> None:
 
 ACKED = ["reserved", "paid", "refunded", "failed", "rejected"]
 REMAINING = {1: 1}
-ARRIVALS = [Arrival("reserved", 1, 1, 1, "RESERVED"), Arrival("rejected", 1, 1, 9, "SOLD_OUT")]
+ARRIVALS = [
+    Arrival("reserved", 1, 1, (1, 0), "RESERVED"),
+    Arrival("rejected", 1, 1, (9, 0), "SOLD_OUT"),
+]
 
 
 async def _check(db: Database, **given: Any) -> list[tuple[int, str, Any]]:
@@ -136,7 +139,7 @@ BREAKS = [
     ),
     pytest.param(
         _nothing,
-        {"arrivals": [*ARRIVALS, Arrival("late", 1, 1, 12, "RESERVED")]},
+        {"arrivals": [*ARRIVALS, Arrival("late", 1, 1, (12, 0), "RESERVED")]},
         [(6, "SERVED_OUT_OF_ORDER", "rejected")],
         id="first-come",
     ),

@@ -2,10 +2,11 @@
 agree with what the buyers were told, the rules load, and every panel of the Grafana
 dashboard (ops/grafana/dashboards/flashsale.json) returns data.
 
-One sale for the module (about 20 s): a stock worker, the saga worker and an API,
-scraped every second. Buyers come in waves of 16, a second apart; whoever gets a
-unit in the first two waves pays (30% of charges are declined); one member floods
-the API to be rate-limited.
+One sale for the module (about 20 s): a stock worker, the saga worker and two API
+processes on one port (each scraped on its own port, as ``make up`` runs them), scraped
+every second; the API's figures are sums over its processes. Buyers come in waves of
+16, a second apart; whoever gets a unit in the first two waves pays (30% of charges are
+declined); one member floods the API to be rate-limited.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import pytest
 
 from ops.children import ManagedProcess, wait_http_ok
 from ops.monitoring import Target
+from ops.stack import API_JOB, api_name
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS
 from tests.conftest import fresh_namespace
 from tests.support.checkout import order, pay
-from tests.support.processes import api_process, free_port, worker_process
+from tests.support.processes import api_process, free_port, free_port_run, worker_process
 from tests.support.prometheus import ROOT, api_get, eventually, finite, query, start_prometheus
 from tests.support.sale import Member, list_product, seed_members
 
@@ -40,6 +42,7 @@ WAVES, PER_WAVE = 5, 16
 # only hold, so the product stays sold out and the last waves meet the API's fast path.
 PAYING_WAVES = 2
 FLOOD = 30  # orders at once from one member: more than FLASHSALE_RATE_LIMIT (20/s)
+API_PROCESSES = 2
 # Grafana's rate window; any window that covers the sale does here.
 RATE_INTERVAL = "2m"
 
@@ -74,7 +77,7 @@ def sale(
 
 
 def _start_pipeline(settings: Settings, workdir: Path, procs: list[ManagedProcess]) -> list[Target]:
-    """The saga worker, a stock worker and the API, as ``make up`` starts them."""
+    """The saga worker, a stock worker and two API processes, as ``make up`` starts them."""
     targets, ready_urls = [], []
     for name, role, job in (
         ("saga-1", "saga", "flashsale-saga"),
@@ -85,10 +88,18 @@ def _start_pipeline(settings: Settings, workdir: Path, procs: list[ManagedProces
         procs.append(proc)
         targets.append(Target(job, name, proc.web_port))
         ready_urls.append(f"http://127.0.0.1:{proc.web_port}/ready/")
-    procs.append(api_process(settings, workdir).start())
-    targets.append(Target("flashsale-api", "api", settings.api_port))
-    ready_urls.append(f"http://127.0.0.1:{settings.api_port}/healthz")
-    # All three start at once, then each is waited for.
+    first_own_port = free_port_run(API_PROCESSES)
+    for number in range(1, API_PROCESSES + 1):
+        numbered = dataclasses.replace(
+            settings, api_process=number, api_metrics_port=first_own_port
+        )
+        name = api_name(number)
+        procs.append(api_process(numbered, workdir, name).start())
+        own_port = numbered.api_own_port()
+        assert own_port is not None
+        targets.append(Target(API_JOB, name, own_port))
+        ready_urls.append(f"http://127.0.0.1:{own_port}/healthz")
+    # All start at once, then each is waited for.
     for proc, url in zip(procs, ready_urls, strict=True):
         wait_http_ok(url, proc)
     return targets
@@ -187,15 +198,18 @@ def test_every_process_exports_what_the_operator_needs(sale: WatchedSale) -> Non
     payments = PAYMENT_EVENTS.name(settings)
     required = {
         'up{process="api"} == 1': 1,
+        'up{process="api-2"} == 1': 1,
         'up{process="worker-1"} == 1': 1,
         'up{process="saga-1"} == 1': 1,
-        'process_resident_memory_bytes{job=~"flashsale-.*"}': 3,
-        'flashsale_http_request_duration_seconds_count{route="/orders",status_class="2xx"}': 1,
-        'flashsale_http_request_duration_seconds_count{route="/orders",status_class="4xx"}': 1,
-        'flashsale_decision_duration_seconds_count{command="ReserveOrder"} > 0': 1,
-        'flashsale_decision_duration_seconds_count{command="PayOrder"} > 0': 1,
-        "flashsale_kafka_produce_duration_seconds_count > 0": 1,
-        "flashsale_orders_fast_path_refused_total > 0": 1,
+        'process_resident_memory_bytes{job=~"flashsale-.*"}': 4,
+        'sum(flashsale_http_request_duration_seconds_count{route="/orders",status_class="2xx"})': 1,
+        'sum(flashsale_http_request_duration_seconds_count{route="/orders",status_class="4xx"})': 1,
+        'sum(flashsale_decision_duration_seconds_count{command="ReserveOrder"}) > 0': 1,
+        'sum(flashsale_decision_duration_seconds_count{command="PayOrder"}) > 0': 1,
+        "sum(flashsale_kafka_produce_duration_seconds_count) > 0": 1,
+        "sum(flashsale_orders_fast_path_refused_total) > 0": 1,
+        # Both API processes took requests (the kernel spreads the connections).
+        'sum by (process) (flashsale_http_responses_total{route="/orders"}) > 0': 2,
         f'{lag}{{group="{stock}",topic="{commands}"}}': 4,
         f'{lag}{{group="{saga}",topic="{events}"}}': 4,
         f'{lag}{{group="{saga}",topic="{payments}"}}': 4,

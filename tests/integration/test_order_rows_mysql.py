@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from storage.mysql import Cursor, Database
-from storage.order_rows import UPSERT_ORDERS, OrderRow, order_params, upsert_orders
+from storage.order_rows import OrderRow, upsert_orders, upsert_statement
 from storage.orders import select_order
 from storage.payment_rows import PaymentRow, insert_payments
 from streams.settings import Settings
@@ -33,7 +33,7 @@ def _row(order_id: str, status: str, updated_at: float) -> OrderRow:
 def _apply_one_by_one(cur: Cursor, rows: list[OrderRow]) -> None:
     # Row by row, so the SQL rule decides, not the Python merge.
     for row in rows:
-        cur.execute(UPSERT_ORDERS, order_params(row))
+        cur.execute(upsert_statement([row]))
 
 
 async def test_sql_keeps_the_latest_status_whatever_the_order(db: Database) -> None:

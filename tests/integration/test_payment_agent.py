@@ -19,6 +19,7 @@ import pytest
 from agents.payment_requests import payment_id
 from storage.mysql import Database
 from storage.payment_gateway import declines
+from streams.records import command_entries
 from streams.settings import Settings
 from streams.topics import PAYMENT_EVENTS, STOCK_COMMANDS
 from tests.support.order_events import (
@@ -62,7 +63,8 @@ async def _answers(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[
     """(payment events, SettlePayment commands) sent so far."""
     events = await read_values(settings, PAYMENT_EVENTS.name(settings))
     commands = await read_values(settings, STOCK_COMMANDS.name(settings))
-    return events, [c for c in commands if c.get("kind") == "SettlePayment"]
+    entries = [entry for value in commands for entry in command_entries(value)]
+    return events, [c for c in entries if c.get("kind") == "SettlePayment"]
 
 
 async def _warm_up(settings: Settings) -> None:

@@ -75,3 +75,25 @@ async def test_refunds_only_a_succeeded_charge_and_only_once(db: Database) -> No
         ("paid", CHARGE, SUCCEEDED, 900),
         ("paid", REFUND, SUCCEEDED, 900),
     ]
+
+
+async def test_a_batch_answers_as_one_call_each_would(db: Database) -> None:
+    declining = PaymentGateway(db, failure_rate=1.0, latency_ms=0)
+    gateway = PaymentGateway(db, failure_rate=0.5, latency_ms=0)
+    earlier = await declining.call(CHARGE, "decided-before", 300)
+    ids = [f"batch-{i}" for i in range(30)]
+    charges = await gateway.call_many(CHARGE, [(i, 100) for i in [*ids, "decided-before"]])
+    assert charges["decided-before"] == earlier, "the ledger, not a new draw, answers"
+    assert [charges[i].status == FAILED for i in ids] == [declines(i, 0.5) for i in ids]
+    # Replayed concurrently with single calls: the same answers, nothing recorded twice.
+    again = await asyncio.gather(
+        gateway.call_many(CHARGE, [(i, 1) for i in ids]), *(gateway.call(CHARGE, i, 2) for i in ids)
+    )
+    assert again[0] == {i: charges[i] for i in ids}
+    assert list(again[1:]) == [charges[i] for i in ids]
+    refunds = await gateway.call_many(REFUND, [(i, 100) for i in [*ids, "never-charged"]])
+    assert {i: r.status for i, r in refunds.items()} == {
+        **{i: charges[i].status for i in ids},
+        "never-charged": FAILED,
+    }
+    assert len(await _ledger(db)) == 1 + 2 * len(ids) + 1

@@ -15,7 +15,7 @@ from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-SERVICES = {"kafka", "mariadb", "redis", "prometheus", "grafana", "api", "worker", "saga"}
+SERVICES = {"kafka", "mariadb", "redis", "prometheus", "grafana", "api", "api-2", "worker", "saga"}
 # What the app processes cannot run without (the JWT secret may be empty only in dev).
 NEEDED = {
     "FLASHSALE_KAFKA_BOOTSTRAP",
@@ -57,7 +57,7 @@ def test_every_flashsale_variable_is_a_setting() -> None:
     assert used <= set(Settings.env_names())
 
 
-@pytest.mark.parametrize("name", ["api", "worker", "saga", "init"])
+@pytest.mark.parametrize("name", ["api", "api-2", "worker", "saga", "init"])
 def test_app_processes_get_the_settings_they_need(compose: dict[str, Any], name: str) -> None:
     env = _env(_service(compose, name))
     assert set(env) >= NEEDED
@@ -77,6 +77,10 @@ def test_app_settings_point_at_the_compose_servers(compose: dict[str, Any]) -> N
 
 def test_ports_follow_the_contract(compose: dict[str, Any]) -> None:
     assert _env(_service(compose, "api"))["FLASHSALE_API_PORT"] == "8080"
+    for number, name in enumerate(("api", "api-2"), 1):
+        assert _service(compose, name)["command"] == ["flashsale-api", "--process", str(number)]
+        own = f"127.0.0.1:{Settings().api_own_port(number)}/readyz"
+        assert own in _service(compose, name)["healthcheck"]["test"][-1]
     worker = [str(arg) for arg in _service(compose, "worker")["command"]]
     assert worker[worker.index("--web-port") + 1] == "6066"
     saga = [str(arg) for arg in _service(compose, "saga")["command"]]
@@ -96,7 +100,7 @@ def test_the_broker_never_creates_topics(compose: dict[str, Any]) -> None:
 
 
 def test_the_app_starts_after_the_schema_and_topics(compose: dict[str, Any]) -> None:
-    for name in ("api", "worker", "saga"):
+    for name in ("api", "api-2", "worker", "saga"):
         depends = _service(compose, name)["depends_on"]
         assert depends["init"]["condition"] == "service_completed_successfully"
 
@@ -116,7 +120,8 @@ def test_prometheus_scrapes_the_api_and_the_worker() -> None:
         for static in job["static_configs"]
         for target in static["targets"]
     }
-    assert {"127.0.0.1:8080", "127.0.0.1:6066", "127.0.0.1:6166"} <= targets
+    # Each API process on its own port: 8080 reaches whichever one the kernel picks.
+    assert {"127.0.0.1:8180", "127.0.0.1:8181", "127.0.0.1:6066", "127.0.0.1:6166"} <= targets
 
 
 def _mounts(service: dict[str, Any]) -> dict[str, str]:
@@ -205,7 +210,7 @@ def test_the_cluster_is_three_voting_nodes_on_make_ups_ports(cluster: dict[str, 
 
 def test_the_app_uses_every_broker_and_three_replicas(cluster: dict[str, Any]) -> None:
     three = Settings.from_env({"FLASHSALE_KAFKA_BROKERS": "3"})
-    for name in ("api", "worker", "saga", "init"):
+    for name in ("api", "api-2", "worker", "saga", "init"):
         env = _env(_service(cluster, name))
         assert set(env) >= NEEDED, name
         assert env["FLASHSALE_KAFKA_BOOTSTRAP"] == three.kafka_bootstrap, name

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 from agents.expire_holds import (
     IN_FLIGHT,
     PROPOSALS_PER_TICK,
     REPROPOSE_AFTER_SECONDS,
     TICK_SECONDS,
     Proposals,
+    proposal,
 )
+from streams.records import CommandBatch, ExpireOrder, decode_commands
 
 
 def _holds(count: int, start: int = 0) -> list[tuple[int, str]]:
@@ -48,3 +52,11 @@ def test_mysql_is_swept_once_per_period() -> None:
     assert book.sweep_due(1000.0)
     assert not book.sweep_due(1000.1)
     assert book.sweep_due(1030.0)
+
+
+def test_a_products_expiries_go_out_as_one_batch_record() -> None:
+    commands = [ExpireOrder(product_id=7, order_id=f"o-{i}", at=1.0) for i in range(3)]
+    record = proposal(commands)
+    assert isinstance(record, CommandBatch)
+    assert decode_commands(json.loads(record.dumps())) == commands
+    assert proposal(commands[:1]) == commands[0]

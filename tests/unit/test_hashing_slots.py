@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,24 @@ async def test_one_slot_hashes_one_at_a_time() -> None:
 
     await asyncio.gather(*(slots.run(hash_call) for _ in range(5)))
     assert most == 1
+
+
+async def test_processes_sharing_a_lock_file_hash_one_at_a_time(tmp_path: Path) -> None:
+    # Two API processes' slots (each opens the file itself, as another process would).
+    lock = tmp_path / "run" / "api-hashing.lock"
+    first, second = HashingSlots(shared=lock), HashingSlots(shared=lock)
+    inside, most = 0, 0
+    guard = threading.Lock()
+
+    def hash_call() -> None:
+        nonlocal inside, most
+        with guard:
+            inside += 1
+            most = max(most, inside)
+        threading.Event().wait(0.02)
+        with guard:
+            inside -= 1
+
+    await asyncio.gather(*(slots.run(hash_call) for slots in (first, second) * 3))
+    assert most == 1
+    assert lock.exists()

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 from pymysql.cursors import RE_INSERT_VALUES
 
-from storage.order_rows import UPSERT_ORDERS, OrderRow, newest_per_order, order_params, order_row
+from storage.order_rows import (
+    OrderRow,
+    newest_per_order,
+    order_params,
+    order_row,
+    upsert_statement,
+)
 from storage.payment_rows import INSERT_PAYMENTS, payment_row
+from storage.utc import to_datetime, to_epoch_micros
 from streams.statuses import STATUS_RANK
 
 # One order's life, in the order the stock agent emits it.
@@ -65,13 +74,22 @@ def test_one_row_per_order_in_lock_order() -> None:
     ]
 
 
-def test_events_become_rows_with_utc_datetimes() -> None:
+def test_events_become_rows_with_utc_times() -> None:
     row = order_row(_event())
     assert row is not None
     params = order_params(row)
-    assert params[:8] == ("o-1", 7, 3, 2, 10000, "RESERVED", None, STATUS_RANK["RESERVED"])
-    assert params[8] == datetime(2023, 11, 14, 22, 13, 20, 250000)
-    assert params[10] == datetime(2023, 11, 14, 22, 18, 20, 500000)
+    assert params[:8] == ["o-1", 7, 3, 2, 10000, "RESERVED", None, STATUS_RANK["RESERVED"]]
+    assert params[8] == 1700000000_250000
+    assert params[10] == 1700000300_500000
+    assert order_params(dataclasses.replace(row, expires_at=None))[10] is None
+
+
+@given(st.floats(min_value=0, max_value=4e9))
+def test_epoch_micros_round_as_datetimes_do(seconds: float) -> None:
+    # MySQL gets TIMESTAMPADD(MICROSECOND, n, '1970-01-01'): the datetime to_datetime gives.
+    micros = to_epoch_micros(seconds)
+    assert micros is not None
+    assert datetime(1970, 1, 1) + timedelta(microseconds=micros) == to_datetime(seconds)
 
 
 def test_malformed_events_are_skipped() -> None:
@@ -81,7 +99,10 @@ def test_malformed_events_are_skipped() -> None:
     assert payment_row({"payment_id": "p", "order_id": "o", "operation": "CHARGE"}) is None
 
 
-def test_statements_batch_into_one_multi_row_insert() -> None:
-    # pymysql's executemany rewrites only statements of this shape into one INSERT.
-    assert RE_INSERT_VALUES.match(UPSERT_ORDERS)
+def test_statements_batch_into_one_statement() -> None:
+    # A batch of orders is one JSON parameter; pymysql's executemany rewrites only
+    # statements of the payments' shape into one multi-row INSERT.
+    statement = upsert_statement([_row("PAID", 12.0), _row("PAID", 12.0, "o-2")])
+    hex_literal = statement.split("X'", 1)[1].split("'", 1)[0]
+    assert [r[0] for r in json.loads(bytes.fromhex(hex_literal))] == ["o-1", "o-2"]
     assert RE_INSERT_VALUES.match(INSERT_PAYMENTS)

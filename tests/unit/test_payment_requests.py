@@ -12,8 +12,10 @@ from agents.payment_requests import (
     payment_id,
     payment_request,
     settle_command,
+    settle_records,
 )
 from storage.payment_gateway import CHARGE, FAILED, REFUND, SUCCEEDED, GatewayResult
+from streams.records import MAX_BATCH_COMMANDS, SettlePayment, decode_commands
 
 
 def _event(name: str, order_id: str = "o-1", **extra: Any) -> dict[str, Any]:
@@ -86,3 +88,28 @@ def test_records_carry_the_ledgers_outcome() -> None:
         assert command["succeeded"] is succeeded
         assert command["payment_id"] == event["payment_id"]
         assert (command["product_id"], command["order_id"], command["at"]) == (3, "o-1", 9.5)
+
+
+def test_settlements_travel_one_record_a_product_in_order() -> None:
+    def settle(product_id: int, order_id: str, operation: str = CHARGE) -> SettlePayment:
+        request = PaymentRequest(order_id, product_id, 7, 5000, operation)
+        return settle_command(request, GatewayResult(order_id, operation, SUCCEEDED, 5000, 9.5))
+
+    settles = [settle(3, "a"), settle(4, "b"), settle(3, "c"), settle(3, "a", REFUND)]
+    records = settle_records(settles)
+    assert [product_id for product_id, _ in records] == [3, 4]
+    (_, batch), (_, lone) = records
+    assert lone == settles[1], "a lone settlement goes bare"
+    data = json.loads(batch.dumps())
+    assert data["kind"] == "CommandBatch" and data["product_id"] == 3
+    decoded = decode_commands(data)
+    assert [(c.order_id, c.operation) for c in decoded] == [  # type: ignore[attr-defined]
+        ("a", CHARGE),
+        ("c", CHARGE),
+        ("a", REFUND),
+    ]
+    many = settle_records([settle(5, f"o-{n}") for n in range(MAX_BATCH_COMMANDS + 1)])
+    assert [len(json.loads(v.dumps()).get("commands", [v])) for _, v in many] == [
+        MAX_BATCH_COMMANDS,
+        1,
+    ]

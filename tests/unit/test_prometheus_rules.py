@@ -50,7 +50,7 @@ def test_the_generated_configuration_scrapes_every_process(
     promtool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(ROOT)  # the rules' path is relative to the checkout
-    settings = Settings.from_env({}, workers=3)
+    settings = Settings.from_env({}, workers=3, api_processes=2)
     path = tmp_path / "prometheus.yml"
     assert monitoring.write_config(stack.scrape_targets(settings), path)
     assert not monitoring.write_config(stack.scrape_targets(settings), path)  # unchanged
@@ -67,6 +67,7 @@ def test_the_generated_configuration_scrapes_every_process(
         ("flashsale-worker", "worker-2", "127.0.0.1:6067"),
         ("flashsale-worker", "worker-3", "127.0.0.1:6068"),
         ("flashsale-saga", "saga-1", "127.0.0.1:6166"),
-        ("flashsale-api", "api", "127.0.0.1:8080"),
+        ("flashsale-api", "api", "127.0.0.1:8180"),
+        ("flashsale-api", "api-2", "127.0.0.1:8181"),
     }
     assert config["rule_files"] == [str(RULES_DIR / "rules.yml")]

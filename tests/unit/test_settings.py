@@ -84,6 +84,9 @@ def test_to_env_round_trips() -> None:
         {"FLASHSALE_ENV": "staging"},
         {"FLASHSALE_PARTITIONS": "0"},
         {"FLASHSALE_WORKERS": "0"},
+        {"FLASHSALE_API_PROCESSES": "0"},
+        {"FLASHSALE_API_PROCESS": "-1"},
+        {"FLASHSALE_API_PORT": "8181"},  # process 2's own port
         {"FLASHSALE_PAYMENT_FAILURE_RATE": "1.5"},
         {"FLASHSALE_HOLD_SECONDS": "-1"},
         {"FLASHSALE_RATE_LIMIT": "-5"},

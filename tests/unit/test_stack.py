@@ -94,19 +94,51 @@ def test_bootstrap_sql_quotes_what_it_is_given() -> None:
     assert "GRANT ALL PRIVILEGES ON `flash``sale%`.*" in sql
 
 
-def test_every_worker_has_its_own_name_port_and_marker() -> None:
-    settings = Settings.from_env({}, workers=3, api_port=8181)
+def test_every_worker_and_api_process_has_its_own_name_port_and_marker() -> None:
+    settings = Settings.from_env({}, workers=3, api_processes=2, api_metrics_port=8280)
     specs = stack.app_specs(settings)
-    assert [s.name for s in specs] == ["worker-1", "worker-2", "worker-3", "saga-1", "api"]
-    assert [s.port for s in specs] == [6066, 6067, 6068, 6166, 8181]
-    assert len({s.marker for s in specs}) == 5
-    roles = [dict(s.env or {}).get("FLASHSALE_WORKER_ROLE") for s in specs]
-    assert roles == ["stock", "stock", "stock", "saga", None]
+    names = ["worker-1", "worker-2", "worker-3", "saga-1", "api", "api-2"]
+    assert [s.name for s in specs] == names
+    assert [s.port for s in specs] == [6066, 6067, 6068, 6166, 8280, 8281]
+    assert len({s.marker for s in specs}) == 6
+    roles = [dict(s.env or {}).get("FLASHSALE_WORKER_ROLE") for s in specs[:4]]
+    assert roles == ["stock", "stock", "stock", "saga"]
+
+
+def test_an_api_processs_marker_matches_its_command_line_only(run_dir: Path) -> None:
+    settings = Settings.from_env({}, api_processes=12)
+    first, twelfth = stack.api_spec(settings, 1), stack.api_spec(settings, 12)
+    assert list(first.argv)[1:] == ["--process", "1"]
+    # As /proc shows a command line: every argument followed by NUL, read as a space.
+    cmdline = "".join(f"{arg} " for arg in twelfth.argv)
+    assert twelfth.marker in cmdline
+    assert first.marker not in cmdline
+
+
+def test_api_processes_are_named_api_then_api_n() -> None:
+    assert [stack.api_name(n) for n in (1, 2, 3)] == ["api", "api-2", "api-3"]
+    assert all(stack.is_api(stack.api_name(n)) for n in (1, 2, 10))
+    assert not stack.is_api("apiary") and not stack.is_api("worker-1")
 
 
 def test_workers_of_an_earlier_larger_stack_are_still_stopped(run_dir: Path) -> None:
-    (run_dir / "worker-5.pid").write_text("1\n")
-    (run_dir / "worker-x.pid").write_text("1\n")
-    names = list(stack.known_specs(Settings.from_env({}, workers=1)))
+    for name in ("worker-5", "worker-x", "api-4", "api-y"):
+        (run_dir / f"{name}.pid").write_text("1\n")
+    names = list(stack.known_specs(Settings.from_env({}, workers=1, api_processes=2)))
     # The API stops first: nothing is acknowledged while the workers stop.
-    assert names == ["api", "saga-1", "worker-1", "worker-5", "prometheus", *stack.SERVERS]
+    assert names == [
+        "api-4",
+        "api-2",
+        "api",
+        "saga-1",
+        "worker-1",
+        "worker-5",
+        "prometheus",
+        *stack.SERVERS,
+    ]
+
+
+def test_prometheus_scrapes_each_api_process_on_its_own_port() -> None:
+    settings = Settings.from_env({}, api_processes=3)
+    api = [t for t in stack.scrape_targets(settings) if t.job == stack.API_JOB]
+    assert [(t.name, t.port) for t in api] == [("api", 8180), ("api-2", 8181), ("api-3", 8182)]

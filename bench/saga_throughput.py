@@ -1,0 +1,210 @@
+"""How many ``order-events`` the saga worker follows per second, and its CPU per event.
+
+Produces ``--orders`` synthetic OrderEvents up front, as the stock agent would
+have sent them (one decision per order: a third reserved, the rest rejected
+SOLD_OUT; with ``--paid`` that share of the reserved ones also asks for payment
+and is paid, so the gateway and ``payment-events`` are in the count), then starts
+one real saga worker (``FLASHSALE_WORKER_ROLE=saga``) and follows its counter of
+followed events (``flashsale_saga_order_events`` at ``GET /metrics``). Rate and CPU
+(``utime + stime`` of the worker, all threads) are taken between the first sample
+with events followed and the one with all of them, so the worker's start is left
+out. Checks at the end: one MySQL row per order, and every reservation a live
+hold in Redis. Everything runs under a fresh app id and MySQL database, removed
+at the end.
+
+    .venv/bin/python -m bench.saga_throughput --orders 20000 [--paid 0.5] [--profile f.raw]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import random
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import redis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.cpu import cpu_seconds
+from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
+from ops.children import VENV_BIN
+from storage.mysql import Database
+from streams.admin import ensure_topics
+from streams.keys import holds_key
+from streams.settings import Settings
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key
+from tests.support.order_events import query
+from tests.support.processes import ManagedProcess, wait_http_ok, worker_process
+
+Json = dict[str, Any]
+FOLLOWED = "flashsale_saga_order_events_total"
+# Each sample costs the worker a scrape (about 10 ms of CPU): not too often.
+SAMPLE_SECONDS = 0.5
+
+
+def _event(name: str, order: Json, status: str, step: float, offset: int) -> Json:
+    return {
+        "event": name,
+        **order,
+        "status": status,
+        "reason": "SOLD_OUT" if status == "REJECTED" else None,
+        "updated_at": order["created_at"] + step,
+        "expires_at": None if status == "REJECTED" else order["created_at"] + 3600,
+        "command_partition": order["product_id"] % 8,
+        "command_offset": offset,
+        "command_index": 0,
+    }
+
+
+def events(orders: int, products: int, paid: float, seed: int = 7) -> tuple[list[Json], int]:
+    """The sale's events in the order the stock agent would send them; the reservations."""
+    rng = random.Random(seed)
+    now = time.time()
+    decisions, payments, reserved = [], [], 0
+    for i in range(orders):
+        order = {
+            "order_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "member_id": 1 + rng.randrange(orders),
+            "product_id": 1 + i % products,
+            "qty": 1,
+            "amount": 5000,
+            "created_at": now,
+        }
+        if i % 3 == 0:
+            reserved += 1
+            decisions.append(_event("OrderReserved", order, "RESERVED", 0, i))
+            if rng.random() < paid:
+                payments.append(_event("PaymentRequested", order, "RESERVED", 1, orders + i))
+                payments.append(_event("OrderPaid", order, "PAID", 2, 2 * orders + i))
+        else:
+            decisions.append(_event("OrderRejected", order, "REJECTED", 0, i))
+    # A paid order leaves the hold set; the rest stay live holds (an hour long).
+    return [*decisions, *payments], reserved - len(payments) // 2
+
+
+async def produce(settings: Settings, values: list[Json]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        topic = ORDER_EVENTS.name(settings)
+        futures = [
+            await producer.send(
+                topic, key=product_key(v["product_id"]), value=json.dumps(v).encode()
+            )
+            for v in values
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+def followed(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith(FOLLOWED):
+                return int(float(line.split()[1]))
+    return 0
+
+
+def follow(saga: ManagedProcess, total: int, timeout: float) -> tuple[int, float, float]:
+    """(events, seconds, CPU seconds) from the first sample with events followed to the
+    one with ``total`` (or the timeout)."""
+    first: tuple[int, float, float] | None = None
+    deadline = time.monotonic() + timeout
+    while True:
+        count, now, cpu = followed(saga.port), time.monotonic(), cpu_seconds(saga.pid)
+        if first is None and count > 0:
+            first = (count, now, cpu)
+        if count >= total or now > deadline:
+            break
+        time.sleep(SAMPLE_SECONDS)
+    if first is None:
+        raise SystemExit("the saga worker followed no event")
+    return count - first[0], now - first[1], cpu - first[2]
+
+
+async def records_on(settings: Settings, topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(settings.partitions)]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+async def check(settings: Settings, orders: int, holds: int) -> str:
+    db = Database(settings.mysql_url, size=1)
+    try:
+        (row,) = await query(db, "SELECT COUNT(*) AS n FROM orders")
+    finally:
+        db.close()
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        live = int(client.zcard(holds_key(settings)))
+    finally:
+        client.close()
+    ok = row["n"] == orders and live == holds
+    settlements = await records_on(settings, STOCK_COMMANDS.name(settings))
+    return (
+        f"{'ok' if ok else 'WRONG'}: {row['n']}/{orders} MySQL rows, {live}/{holds} holds;"
+        f" {settlements} records of settlements on stock-commands"
+    )
+
+
+def measure(settings: Settings, args: argparse.Namespace, workdir: Path) -> None:
+    asyncio.run(ensure_topics(settings))
+    values, holds = events(args.orders, args.products, args.paid)
+    asyncio.run(produce(settings, values))
+    print(f"produced {len(values)} order events to {ORDER_EVENTS.name(settings)}")
+    saga_settings = dataclasses.replace(settings, worker_role="saga", worker_id="saga-1")
+    saga = worker_process(saga_settings, workdir / "saga.data", workdir, "saga").start()
+    profiler = None
+    try:
+        wait_http_ok(f"http://127.0.0.1:{saga.port}/", saga)
+        if args.profile:
+            argv = [str(VENV_BIN / "py-spy"), "record", "--pid", str(saga.pid), "--format"]
+            argv += ["raw", "--rate", "200", "-o", args.profile, "--duration", "600"]
+            profiler = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+        count, seconds, cpu = follow(saga, len(values), timeout=600)
+        print(
+            f"saga: {count} events in {seconds:.2f} s: {count / seconds:,.0f} events/s,"
+            f" {cpu * 1e6 / count:,.0f} µs CPU per event ({cpu:.2f} s CPU)"
+        )
+        print(asyncio.run(check(settings, args.orders, holds)))
+    finally:
+        if profiler is not None:
+            profiler.send_signal(2)  # SIGINT: py-spy writes what it has
+            profiler.wait(30)
+        saga.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--orders", type=int, default=20_000)
+    parser.add_argument("--products", type=int, default=8)
+    parser.add_argument("--paid", type=float, default=0.0, help="share of reservations paid")
+    parser.add_argument("--profile", help="py-spy raw profile of the saga worker to this file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="saga-bench-") as tmp:
+        settings = fresh_settings(Settings.from_env(), Path(tmp))
+        create_database(settings)
+        try:
+            measure(settings, args, Path(tmp))
+        finally:
+            drop_database(settings)
+            asyncio.run(drop_topics_and_keys(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -21,8 +21,10 @@ from typing import Any
 import aiohttp
 import pytest
 import redis
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
 
 from storage.token_version_store import raise_versions
 from streams.keys import token_version_key
@@ -71,6 +73,24 @@ async def _refuse_writes(settings: Settings, topic: str, refuse: bool) -> None:
         await admin.close()
 
 
+async def _until_refused(settings: Settings, topic: str, within: float = 10.0) -> None:
+    """Until the broker applies the refusal (a topic config change takes a moment): a
+    probe record is refused. A probe taken before that is no command (no order id)."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    deadline = asyncio.get_running_loop().time() + within
+    try:
+        while True:
+            try:
+                await producer.send_and_wait(topic, b'{"kind": "Probe"}', key=b"0")
+            except KafkaError:
+                return
+            assert asyncio.get_running_loop().time() < deadline, "writes were never refused"
+            await asyncio.sleep(0.05)
+    finally:
+        await producer.stop()
+
+
 async def test_a_refused_batch_is_503_for_exactly_its_orders_and_never_stored(
     fresh_settings: Settings,
     api_factory: Callable[..., tuple[ManagedProcess, str]],
@@ -87,12 +107,14 @@ async def test_a_refused_batch_is_503_for_exactly_its_orders_and_never_stored(
 
     before = await _orders(base, orders[:120], concurrency=60)
     answered = [0]
-    during = asyncio.create_task(_orders(base, orders[120:180], 20, answered))
+    during = asyncio.create_task(_orders(base, orders[120:150], 20, answered))
     while answered[0] < 10:  # the outage begins with orders in flight
         await asyncio.sleep(0.001)
     await _refuse_writes(fresh_settings, topic, refuse=True)
     try:
-        outage = await during
+        await _until_refused(fresh_settings, topic)
+        # And goes on for orders that all arrive once the broker refuses.
+        outage = await during + await _orders(base, orders[150:180], concurrency=20)
     finally:
         await _refuse_writes(fresh_settings, topic, refuse=False)
     await asyncio.sleep(1.0)

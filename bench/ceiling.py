@@ -37,13 +37,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ceiling", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
+    serve(create_app(), args.port)
+
+
+def serve(app: web.Application, port: int) -> None:
+    """Serve ``app`` on loopback as the bench's own servers do: uvloop, no access log."""
     web.run_app(
-        create_app(),
-        host="127.0.0.1",
-        port=args.port,
-        access_log=None,
-        loop=uvloop.new_event_loop(),
-        print=None,
+        app, host="127.0.0.1", port=port, access_log=None, loop=uvloop.new_event_loop(), print=None
     )
 
 

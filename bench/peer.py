@@ -24,7 +24,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvloop
 from aiohttp import web
 from pymysql import Connection
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -32,6 +31,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from api.order_ids import new_order_id
 from api.times import rfc3339
 from api.tokens import TokenInvalid, decode
+from bench.ceiling import serve
 from storage.mysql import Cursor, MySQLConfig, connect
 from streams.settings import Settings
 
@@ -188,14 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.peer", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    web.run_app(
-        create_app(),
-        host="127.0.0.1",
-        port=args.port,
-        access_log=None,
-        loop=uvloop.new_event_loop(),
-        print=None,
-    )
+    serve(create_app(), args.port)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from bench.cpu import cpu_seconds
 from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
@@ -43,6 +43,7 @@ from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key
 from tests.support.order_events import query
 from tests.support.processes import ManagedProcess, wait_http_ok, worker_process
+from tests.support.sale import end_offsets_total
 
 Json = dict[str, Any]
 FOLLOWED = "flashsale_saga_order_events_total"
@@ -133,16 +134,6 @@ def follow(saga: ManagedProcess, total: int, timeout: float) -> tuple[int, float
     return count - first[0], now - first[1], cpu - first[2]
 
 
-async def records_on(settings: Settings, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(settings.partitions)]
-        return sum((await consumer.end_offsets(partitions)).values())
-    finally:
-        await consumer.stop()
-
-
 async def check(settings: Settings, orders: int, holds: int) -> str:
     db = Database(settings.mysql_url, size=1)
     try:
@@ -155,7 +146,7 @@ async def check(settings: Settings, orders: int, holds: int) -> str:
     finally:
         client.close()
     ok = row["n"] == orders and live == holds
-    settlements = await records_on(settings, STOCK_COMMANDS.name(settings))
+    settlements = await end_offsets_total(settings, STOCK_COMMANDS.name(settings))
     return (
         f"{'ok' if ok else 'WRONG'}: {row['n']}/{orders} MySQL rows, {live}/{holds} holds;"
         f" {settlements} records of settlements on stock-commands"

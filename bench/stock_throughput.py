@@ -22,21 +22,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import os
 import random
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
+from bench.cpu import cpu_seconds
 from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
 from streams.admin import ensure_topics
 from streams.records import CommandBatch
 from streams.settings import Settings
 from streams.topics import STOCK_TABLE
 from tests.support.processes import ManagedProcess, wait_http_ok, worker_process
+from tests.support.sale import end_offsets_total
 from tests.support.stock_sale import EventReader, listing, produce_commands, reserve
 
 
@@ -72,21 +71,6 @@ def packed(reserves: list[dict[str, Any]], per_record: int) -> list[dict[str, An
                 dict(CommandBatch(product_id=product_id, commands=batch).to_representation())
             )
     return records
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def end_offsets(settings: Settings, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
-        return sum((await consumer.end_offsets(tps)).values())
-    finally:
-        await consumer.stop()
 
 
 async def measure(
@@ -127,7 +111,7 @@ async def report(settings: Settings, orders: int, worker: ManagedProcess) -> Non
     print(f"{len(stamps)} outcome events in {span:.2f} s: {len(stamps) / span:,.0f} decisions/s")
     decided = len(reader.raw) - seen_first
     print(f"worker CPU: {cpu * 1e6 / max(decided, 1):,.0f} µs per decision ({decided} decisions)")
-    changelog = await end_offsets(settings, f"{settings.app_id}-{STOCK_TABLE}-changelog")
+    changelog = await end_offsets_total(settings, f"{settings.app_id}-{STOCK_TABLE}-changelog")
     print(
         f"records per order: {changelog / orders:.2f} changelog + {len(reader.raw) / orders:.2f}"
         " events"

@@ -23,8 +23,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from streams.keys import sold_out_key, stock_changes_channel, stock_key
 from streams.metrics import StockMetrics
+from streams.redis_keys import sold_out_key, stock_changes_channel, stock_key
 from streams.settings import Settings
 from tables.stock_records import Record, stock_summary
 

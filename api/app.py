@@ -13,11 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from api.checkout import setup_checkout_routes
-from api.errors import error_middleware
-from api.health import setup_health_routes
-from api.kafka import CommandProducer
-from api.keys import (
+from api.app_keys import (
     DATABASE,
     LISTENER,
     METRICS,
@@ -27,6 +23,10 @@ from api.keys import (
     REGISTRY,
     SETTINGS,
 )
+from api.checkout import setup_checkout_routes
+from api.errors import error_middleware
+from api.health import setup_health_routes
+from api.kafka import CommandProducer
 from api.members import setup_member_routes
 from api.metrics import ApiMetrics, metrics_middleware
 from api.openapi import setup_openapi_routes

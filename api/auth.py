@@ -16,8 +16,8 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from api import tokens
+from api.app_keys import TOKEN_VERSIONS, VERIFIED_TOKENS
 from api.errors import ApiError, unavailable
-from api.keys import TOKEN_VERSIONS, VERIFIED_TOKENS
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="flashsale"'}
 

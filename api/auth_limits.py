@@ -30,9 +30,9 @@ import time
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from api.app_keys import REDIS, REFUSED_ADDRESSES, SETTINGS
 from api.errors import ApiError, rate_limited
-from api.keys import REDIS, REFUSED_ADDRESSES, SETTINGS
-from streams.keys import auth_rate_key
+from streams.redis_keys import auth_rate_key
 
 log = logging.getLogger(__name__)
 

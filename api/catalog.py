@@ -18,10 +18,10 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from api.keys import DATABASE, RECENT_PRODUCTS, REDIS, SETTINGS
+from api.app_keys import DATABASE, RECENT_PRODUCTS, REDIS, SETTINGS
 from api.times import datetime_rfc3339
 from storage import products as product_sql
-from streams.keys import catalog_key, product_key, stock_key
+from streams.redis_keys import catalog_key, product_key, stock_key
 
 PRODUCT_TTL_SECONDS = 60
 CATALOG_TTL_SECONDS = 5

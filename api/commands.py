@@ -15,10 +15,18 @@ from typing import Any
 
 from aiohttp import web
 
+from api.app_keys import (
+    DECISION_WRITES,
+    LISTENER,
+    METRICS,
+    ORDER_PRODUCES,
+    PRODUCER,
+    REDIS,
+    SETTINGS,
+)
 from api.errors import unavailable
 from api.group_commit import GroupCommit
 from api.kafka import KafkaUnavailable
-from api.keys import DECISION_WRITES, LISTENER, METRICS, ORDER_PRODUCES, PRODUCER, REDIS, SETTINGS
 from api.outcomes import Predicate
 from storage import order_projection
 from streams.records import ReserveOrder

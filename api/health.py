@@ -12,7 +12,7 @@ import asyncio
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.keys import DATABASE, PRODUCER, REDIS, REGISTRY
+from api.app_keys import DATABASE, PRODUCER, REDIS, REGISTRY
 from storage.redis import redis_ok
 
 

@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 
 from api.ratelimit import WINDOW_TTL_SECONDS
 from storage.order_projection import ORDER_TTL_SECONDS, projection_entry, typed_order
-from streams.keys import idempotency_key, order_key, rate_key, token_version_key
+from streams.redis_keys import idempotency_key, order_key, rate_key, token_version_key
 from streams.settings import Settings
 
 # Verdicts

@@ -20,12 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from api import tokens
-from api.auth import check_claims, require_member, unauthenticated
-from api.auth_limits import enforce_auth_limits, refuse_a_known_flood
-from api.bodies import read_json_object, require_str
-from api.errors import ApiError, validation_error
-from api.hashing_slots import HashingSlots
-from api.keys import (
+from api.app_keys import (
     DATABASE,
     HASHING_SLOTS,
     REDIS,
@@ -35,6 +30,11 @@ from api.keys import (
     TOKEN_VERSIONS,
     VERIFIED_TOKENS,
 )
+from api.auth import check_claims, require_member, unauthenticated
+from api.auth_limits import enforce_auth_limits, refuse_a_known_flood
+from api.bodies import read_json_object, require_str
+from api.errors import ApiError, validation_error
+from api.hashing_slots import HashingSlots
 from api.passwords import dummy_hash, hash_password, verify_password
 from api.refused_addresses import RefusedAddresses
 from api.times import datetime_rfc3339

@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from api.app_keys import DATABASE, REDIS, SETTINGS
 from api.errors import not_found
-from api.keys import DATABASE, REDIS, SETTINGS
 from api.order_ids import is_order_id
 from storage import order_projection
 from storage.orders import select_order

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from api.app_keys import PRODUCER, SETTINGS
 from api.group_commit import GroupCommit
-from api.keys import PRODUCER, SETTINGS
 from streams.records import MAX_BATCH_COMMANDS, CommandBatch, ReserveOrder
 from streams.topics import STOCK_COMMANDS, product_key
 

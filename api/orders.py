@@ -27,11 +27,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from api import catalog, intake, jsons, tokens
-from api.auth import bearer_token, check_claims, check_version, require_member, unauthenticated
-from api.bodies import read_json_object, require_int
-from api.commands import decision_writes, send_command
-from api.errors import ApiError, not_found, rate_limited, unavailable, validation_error
-from api.keys import (
+from api.app_keys import (
     DECISION_WRITES,
     METRICS,
     ORDER_PRODUCES,
@@ -41,6 +37,10 @@ from api.keys import (
     SETTINGS,
     TOKEN_VERSIONS,
 )
+from api.auth import bearer_token, check_claims, check_version, require_member, unauthenticated
+from api.bodies import read_json_object, require_int
+from api.commands import decision_writes, send_command
+from api.errors import ApiError, not_found, rate_limited, unavailable, validation_error
 from api.order_ids import idempotent_order_id, new_order_id
 from api.order_lookup import owned_order
 from api.order_produces import order_produces

@@ -18,11 +18,11 @@ from typing import Any
 from aiohttp import web
 
 from api import catalog
+from api.app_keys import DATABASE, PRODUCER, SETTINGS
 from api.auth import require_admin
 from api.bodies import optional_datetime, optional_int, read_json_object, require_int, require_str
 from api.errors import not_found, unavailable, validation_error
 from api.kafka import KafkaUnavailable
-from api.keys import DATABASE, PRODUCER, SETTINGS
 from api.times import epoch, naive_utc
 from storage import products as product_sql
 from streams.records import ListProduct, RestockProduct

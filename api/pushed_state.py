@@ -34,7 +34,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from api.tokens import ACCESS_TTL_SECONDS
-from streams.keys import (
+from streams.redis_keys import (
     revocations_channel,
     revocations_key,
     sold_out_key,

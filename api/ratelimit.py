@@ -1,7 +1,7 @@
 """Per-member rate limit for order, pay and cancel: a fixed one-second window in Redis.
 
 ``FLASHSALE_RATE_LIMIT`` requests per member per second (0 turns it off). One
-pipelined round trip: INCR the window's counter (``streams.keys.rate_key``) and
+pipelined round trip: INCR the window's counter (``streams.redis_keys.rate_key``) and
 give it a short expiry. If Redis is down the request goes through: the limiter
 protects capacity, it must not become an outage of its own.
 """
@@ -15,9 +15,9 @@ import time
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from api.app_keys import REDIS, SETTINGS
 from api.errors import ApiError
-from api.keys import REDIS, SETTINGS
-from streams.keys import rate_key
+from streams.redis_keys import rate_key
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from api.tokens import ACCESS_TTL_SECONDS
 from storage import members as member_sql
 from storage.mysql import Database
 from storage.token_version_store import raise_version, record_revocation
-from streams.keys import revocations_channel, revocations_key, token_version_key
+from streams.redis_keys import revocations_channel, revocations_key, token_version_key
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -38,7 +38,7 @@ from bench.run_data import create_database, drop_database, drop_topics_and_keys,
 from ops.children import VENV_BIN
 from storage.mysql import Database
 from streams.admin import ensure_topics
-from streams.keys import holds_key
+from streams.redis_keys import holds_key
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key
 from tests.support.order_events import query

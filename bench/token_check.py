@@ -18,10 +18,10 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from api import auth, token_versions, tokens
-from api.keys import SIGNING_SECRET, TOKEN_VERSIONS
+from api.app_keys import SIGNING_SECRET, TOKEN_VERSIONS
 from storage.mysql import Database
 from storage.redis import create_redis
-from streams.keys import token_version_key
+from streams.redis_keys import token_version_key
 from streams.settings import Settings
 
 SECRET = "bench-secret-" + "b" * 40

@@ -19,7 +19,7 @@ import aiohttp
 from redis.exceptions import RedisError
 
 from storage.redis import create_redis
-from streams.keys import stock_key
+from streams.redis_keys import stock_key
 from streams.settings import Settings
 
 TIMEOUT_SECONDS = 5.0

@@ -26,7 +26,7 @@ from api.passwords import hash_password
 from storage import members as member_sql
 from storage.mysql import MySQLConfig, connect
 from storage.token_version_store import raise_versions
-from streams.keys import token_version_key
+from streams.redis_keys import token_version_key
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)

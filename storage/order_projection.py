@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from streams.keys import holds_key, order_key
+from streams.redis_keys import holds_key, order_key
 from streams.settings import Settings
 from streams.statuses import PENDING, RESERVED, STATUS_RANK
 

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from api.app_keys import REDIS, REFUSED_ADDRESSES, SETTINGS
 from api.auth_limits import (
     ACCOUNT_LIMIT,
     WINDOW_SECONDS,
@@ -21,7 +22,6 @@ from api.auth_limits import (
     refuse_a_known_flood,
 )
 from api.errors import error_middleware
-from api.keys import REDIS, REFUSED_ADDRESSES, SETTINGS
 from api.refused_addresses import RefusedAddresses
 from storage.redis import create_redis
 from streams.settings import Settings

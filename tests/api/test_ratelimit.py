@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from api.app_keys import REDIS, SETTINGS
 from api.errors import error_middleware
-from api.keys import REDIS, SETTINGS
 from api.ratelimit import enforce_rate_limit
 from storage.redis import create_redis
 from streams.settings import Settings

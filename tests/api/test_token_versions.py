@@ -12,7 +12,7 @@ from api.token_versions import TokenVersions
 from storage import members as member_sql
 from storage.mysql import Database
 from storage.redis import create_redis
-from streams.keys import token_version_key
+from streams.redis_keys import token_version_key
 from streams.settings import Settings
 from tests.support.processes import free_port
 

@@ -27,8 +27,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from storage.token_version_store import raise_versions
-from streams.keys import token_version_key
 from streams.records import command_entries
+from streams.redis_keys import token_version_key
 from streams.settings import Settings
 from streams.topics import STOCK_COMMANDS
 from tests.support.processes import ManagedProcess

@@ -25,7 +25,7 @@ import redis
 from redis.asyncio import Redis
 
 from storage.token_version_store import raise_versions
-from streams.keys import token_version_key
+from streams.redis_keys import token_version_key
 from streams.settings import Settings
 from tests.support.processes import ManagedProcess
 from tests.support.sale import Member, list_product, seed_members

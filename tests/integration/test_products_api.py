@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
-from streams.keys import stock_key
+from streams.redis_keys import stock_key
 from streams.settings import Settings
 from streams.topics import STOCK_COMMANDS
 from tests.support.http import call, error_code

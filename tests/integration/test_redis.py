@@ -6,7 +6,7 @@ import pytest
 from redis.asyncio import Redis
 
 from storage.redis import create_redis, redis_ok
-from streams.keys import stock_key
+from streams.redis_keys import stock_key
 from streams.settings import Settings
 from tests.support.processes import free_port
 

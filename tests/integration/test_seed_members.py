@@ -14,7 +14,7 @@ import jwt
 import pytest
 from redis.asyncio import Redis
 
-from streams.keys import token_version_key
+from streams.redis_keys import token_version_key
 from streams.settings import Settings
 from tests.support.http import call
 from tests.support.processes import VENV_BIN, ManagedProcess

@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from streams.keys import stock_key
+from streams.redis_keys import stock_key
 from streams.settings import Settings
 from tests.support.processes import ManagedProcess
 from tests.support.sale import Member, list_product, seed_members

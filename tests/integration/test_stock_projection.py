@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agents.stock_projection import StockProjection, write_stock
-from streams.keys import stock_key
 from streams.metrics import StockMetrics
+from streams.redis_keys import stock_key
 from streams.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from streams.keys import stock_key
+from streams.redis_keys import stock_key
 from streams.settings import Settings
 from tests.support.processes import ManagedProcess
 from tests.support.stock_sale import (

@@ -10,7 +10,7 @@ import aiohttp
 from storage.first_come import arrivals_from_events
 from storage.invariant_queries import check_database
 from storage.mysql import Database
-from streams.keys import stock_key
+from streams.redis_keys import stock_key
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS
 from tests.support.sale import Member, decoded, read_topic

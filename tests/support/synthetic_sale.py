@@ -25,7 +25,7 @@ from storage.mysql import Cursor, MySQLConfig, connect
 from storage.order_rows import order_row, upsert_orders
 from storage.redis import create_redis
 from storage.utc import to_datetime
-from streams.keys import stock_key
+from streams.redis_keys import stock_key
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key, reader_groups
 

@@ -36,7 +36,7 @@ from agents.payment_requests import (
 from agents.saga_metrics import count_mysql_retry, saga_metrics
 from storage.payment_gateway import GatewayResult, PaymentGateway
 from streams.app import payment_events, settings, stock_commands
-from streams.topics import product_key
+from streams.topics import product_message_key
 
 Settled = list[tuple[PaymentRequest, GatewayResult]]
 
@@ -84,7 +84,7 @@ async def _publish(settled: Sequence[Settled]) -> None:
             )
             settles.append(settle_command(request, result))
     for product_id, value in settle_records(settles):
-        await stock_commands.send(key=product_key(product_id), value=value)
+        await stock_commands.send(key=product_message_key(product_id), value=value)
 
 
 async def charge_payments(events: Iterable[Mapping[str, Any]]) -> None:

@@ -39,7 +39,7 @@ from storage import order_projection
 from storage.mysql import Cursor
 from streams.app import app, settings, stock_commands
 from streams.records import MAX_BATCH_COMMANDS, CommandBatch, ExpireOrder
-from streams.topics import product_key
+from streams.topics import product_message_key
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ async def expire_holds() -> None:
     for product_id, commands in by_product.items():
         for start in range(0, len(commands), MAX_BATCH_COMMANDS):
             await stock_commands.send(
-                key=product_key(product_id),
+                key=product_message_key(product_id),
                 value=proposal(commands[start : start + MAX_BATCH_COMMANDS]),
             )
 

@@ -35,8 +35,7 @@ from streams import faust_fixes
 from streams.app import app, order_events, settings
 from streams.metrics import StockMetrics
 from streams.records import decode_commands
-from streams.topics import STOCK_COMMANDS
-from streams.topics import product_key as message_key
+from streams.topics import STOCK_COMMANDS, product_message_key
 from tables.stock import key_to_stock_record
 from tables.stock_records import PRODUCT_PREFIX, Record
 from tables.stock_store import StockStore
@@ -105,7 +104,7 @@ async def apply(record: list[Located]) -> Step:
             first.offset,
             step.product["last_offset"],
         )
-    key = message_key(first.body.product_id)
+    key = product_message_key(first.body.product_id)
     await store.write(first.partition, step.writes, [(key, e) for e in step.events])
     stock_projection().note(step.product)
     metrics = stock_metrics()

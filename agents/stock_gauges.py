@@ -16,7 +16,7 @@ from aiokafka.partitioner import murmur2
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from streams.topics import product_key
+from streams.topics import product_message_key
 from tables.stock_records import PRODUCT_PREFIX, Record
 
 GAUGES = {
@@ -30,7 +30,7 @@ GAUGES = {
 def partition_of(product_id: int, partitions: int) -> int:
     """The partition Kafka's default partitioner gives a product's key (the API's and
     Faust's producers both use it)."""
-    return (murmur2(product_key(product_id)) & 0x7FFFFFFF) % partitions
+    return (murmur2(product_message_key(product_id)) & 0x7FFFFFFF) % partitions
 
 
 class ProductStock(Collector):

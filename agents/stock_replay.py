@@ -32,14 +32,14 @@ from agents.stock_rules import Located, State, decide
 from tables.stock_records import (
     Product,
     Record,
-    member_key,
     member_record,
+    member_table_key,
     member_units,
     order_from_record,
-    order_key,
+    order_table_key,
     order_to_record,
     product_from_record,
-    product_key,
+    product_table_key,
     product_to_record,
 )
 
@@ -77,7 +77,7 @@ class Step:
 def handle(read: Read, record: Sequence[Located]) -> Step:
     """Decide (or replay) one record's commands: one product, one offset, in order."""
     first = record[0]
-    product = read(product_key(first.body.product_id))
+    product = read(product_table_key(first.body.product_id))
     last_offset = -1 if product is None else product["last_offset"]
     if product is not None and last_offset > first.offset:
         events: list[Record] = []
@@ -102,7 +102,7 @@ def handle(read: Read, record: Sequence[Located]) -> Step:
 
 def _decided(read: Read, record: Sequence[Located]) -> Step:
     product_id = record[0].body.product_id
-    product = product_from_record(product_id, read(product_key(product_id)))
+    product = product_from_record(product_id, read(product_table_key(product_id)))
     # What the record's earlier commands wrote, in the order first written: later
     # commands of the batch read through it.
     written: dict[str, Record] = {}
@@ -117,10 +117,12 @@ def _decided(read: Read, record: Sequence[Located]) -> Step:
         state = _state(current, body, product)
         new, own = decide(state, command, body.at)
         if new.order is not None and new.order != state.order:
-            written[order_key(new.order.order_id)] = order_to_record(new.order)
+            written[order_table_key(new.order.order_id)] = order_to_record(new.order)
         if new.member_units != state.member_units:
             assert new.order is not None  # units change only with an order
-            written[member_key(product_id, new.order.member_id)] = member_record(new.member_units)
+            written[member_table_key(product_id, new.order.member_id)] = member_record(
+                new.member_units
+            )
         product = new.product
         events += own
         outcomes.append(_outcome(body.kind, state, own))
@@ -128,19 +130,19 @@ def _decided(read: Read, record: Sequence[Located]) -> Step:
     pending = [[key, value] for key, value in others]
     product_record = product_to_record(product, record[0].offset, pending)
     # The product record goes first: its surviving means the record's decisions did.
-    writes = [(product_key(product_id), product_record), *others]
+    writes = [(product_table_key(product_id), product_record), *others]
     return Step(writes, events, product_record, outcomes)
 
 
 def _state(read: Read, body: Any, product: Product) -> State:
     if not _names_an_order(body):
         return State(product)
-    order = order_from_record(read(order_key(body.order_id)))
+    order = order_from_record(read(order_table_key(body.order_id)))
     # Expiry and payment commands carry no member: the order knows it.
     member_id = order.member_id if order is not None else getattr(body, "member_id", None)
     if member_id is None:
         return State(product, order)
-    units = member_units(read(member_key(body.product_id, member_id)))
+    units = member_units(read(member_table_key(body.product_id, member_id)))
     return State(product, order, units)
 
 
@@ -165,7 +167,7 @@ def repeated_events(read: Read, command: Located) -> list[Record]:
     body: Any = command.body
     if not _names_an_order(body):
         return []
-    order = read(order_key(body.order_id))
+    order = read(order_table_key(body.order_id))
     if order is None:
         return []
     place = command.place

@@ -1,7 +1,7 @@
 """Catalog reads: product fields from a Redis cache (MySQL is the truth and the
 fallback), with ``remaining`` and ``sold_out`` from the stock agent's projection.
 
-Cache entries: ``product_key`` (one product, 60 s) and ``catalog_key`` (the list,
+Cache entries: ``product_cache_key`` (one product, 60 s) and ``catalog_key`` (the list,
 5 s). Readers fill a missing entry with SET NX, while admin writes overwrite it
 after their MySQL commit, so a reader holding an older row never replaces a
 newer one; if such a write was lost to a Redis outage, the TTL bounds the
@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from api.app_keys import DATABASE, RECENT_PRODUCTS, REDIS, SETTINGS
 from api.times import datetime_rfc3339
 from storage import products as product_sql
-from streams.redis_keys import catalog_key, product_key, stock_key
+from streams.redis_keys import catalog_key, product_cache_key, stock_key
 
 PRODUCT_TTL_SECONDS = 60
 CATALOG_TTL_SECONDS = 5
@@ -110,7 +110,7 @@ async def _product_and_stock(
         return recent
     settings = app[SETTINGS]
     cached = await _cached(
-        app, [product_key(settings, product_id)], [stock_key(settings, product_id)]
+        app, [product_cache_key(settings, product_id)], [stock_key(settings, product_id)]
     )
     fields, projection = (cached[0][0], cached[1][0]) if cached else (None, None)
     if fields is None:
@@ -120,7 +120,7 @@ async def _product_and_stock(
         fields = catalog_fields(row)
         if cached is not None:
             await _cache_set(
-                app, product_key(settings, product_id), fields, PRODUCT_TTL_SECONDS, nx=True
+                app, product_cache_key(settings, product_id), fields, PRODUCT_TTL_SECONDS, nx=True
             )
     app[RECENT_PRODUCTS].remember(product_id, (fields, projection))
     return fields, projection
@@ -152,7 +152,11 @@ async def publish_changed(app: web.Application, row: dict[str, Any]) -> Fields:
     settings = app[SETTINGS]
     app[RECENT_PRODUCTS].forget(fields["product_id"])
     await _cache_set(
-        app, product_key(settings, fields["product_id"]), fields, PRODUCT_TTL_SECONDS, nx=False
+        app,
+        product_cache_key(settings, fields["product_id"]),
+        fields,
+        PRODUCT_TTL_SECONDS,
+        nx=False,
     )
     with contextlib.suppress(RedisError, OSError):
         await app[REDIS].delete(catalog_key(settings))

@@ -30,7 +30,7 @@ from api.kafka import KafkaUnavailable
 from api.outcomes import Predicate
 from storage import order_projection
 from streams.records import ReserveOrder
-from streams.topics import STOCK_COMMANDS, product_key
+from streams.topics import STOCK_COMMANDS, product_message_key
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,9 @@ async def send_command(
             await app[ORDER_PRODUCES].submit(command.product_id, command)
         else:
             await app[PRODUCER].send(
-                STOCK_COMMANDS.name(app[SETTINGS]), product_key(command.product_id), command.dumps()
+                STOCK_COMMANDS.name(app[SETTINGS]),
+                product_message_key(command.product_id),
+                command.dumps(),
             )
     except KafkaUnavailable as exc:
         if outcome is not None:

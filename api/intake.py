@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 
 from api.ratelimit import WINDOW_TTL_SECONDS
 from storage.order_projection import ORDER_TTL_SECONDS, projection_entry, typed_order
-from streams.redis_keys import idempotency_key, order_key, rate_key, token_version_key
+from streams.redis_keys import idempotency_key, order_status_key, rate_key, token_version_key
 from streams.settings import Settings
 
 # Verdicts
@@ -100,7 +100,7 @@ async def admit(
         token_version_key(settings, member_id),
         rate_key(settings, member_id, window),
         idempotency_key(settings, order_id),
-        order_key(settings, order_id),
+        order_status_key(settings, order_id),
     ]
     args = [
         "" if token_version is None else str(token_version),

@@ -17,7 +17,7 @@ from aiohttp import web
 from api.app_keys import PRODUCER, SETTINGS
 from api.group_commit import GroupCommit
 from streams.records import MAX_BATCH_COMMANDS, CommandBatch, ReserveOrder
-from streams.topics import STOCK_COMMANDS, product_key
+from streams.topics import STOCK_COMMANDS, product_message_key
 
 
 def record_value(product_id: int, orders: list[ReserveOrder]) -> bytes:
@@ -32,6 +32,8 @@ def order_produces(app: web.Application) -> GroupCommit[int, ReserveOrder]:
     producer, topic = app[PRODUCER], STOCK_COMMANDS.name(app[SETTINGS])
 
     async def produce(product_id: int, orders: list[ReserveOrder]) -> None:
-        await producer.send(topic, product_key(product_id), record_value(product_id, orders))
+        await producer.send(
+            topic, product_message_key(product_id), record_value(product_id, orders)
+        )
 
     return GroupCommit(produce, MAX_BATCH_COMMANDS)

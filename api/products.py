@@ -26,7 +26,7 @@ from api.kafka import KafkaUnavailable
 from api.times import epoch, naive_utc
 from storage import products as product_sql
 from streams.records import ListProduct, RestockProduct
-from streams.topics import STOCK_COMMANDS, product_key
+from streams.topics import STOCK_COMMANDS, product_message_key
 
 MAX_PRICE = 10**12
 MAX_UNITS = 10**9
@@ -76,7 +76,7 @@ async def _publish(
     request: web.Request, product_id: int, record: ListProduct | RestockProduct
 ) -> None:
     topic = STOCK_COMMANDS.name(request.app[SETTINGS])
-    await request.app[PRODUCER].send(topic, product_key(product_id), record.dumps())
+    await request.app[PRODUCER].send(topic, product_message_key(product_id), record.dumps())
 
 
 async def create_product(request: web.Request) -> web.Response:

@@ -35,7 +35,7 @@ from bench.waiting import poll_until
 from streams.records import ReserveOrder
 from streams.settings import Settings
 from streams.statuses import EXPIRED
-from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_message_key
 
 PRODUCTS = 8
 MEMBERS = 200
@@ -80,7 +80,7 @@ async def write_holds(
                 hold_seconds=max(1, round(due - now)),
                 at=now,
             )
-            key = product_key(order.product_id)
+            key = product_message_key(order.product_id)
             futures.append(await producer.send(STOCK_COMMANDS.name(settings), order.dumps(), key))
         await asyncio.gather(*futures)
     finally:

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.records import ReserveOrder
 from streams.settings import Settings
-from streams.topics import STOCK_COMMANDS, product_key
+from streams.topics import STOCK_COMMANDS, product_message_key
 
 HOLD_SECONDS = 7 * 24 * 3600
 BATCH = 5000
@@ -58,7 +58,7 @@ async def write_history(
             futures = []
             for i in range(start, min(count, start + BATCH)):
                 order = history_order(i, member_ids, product_ids)
-                key = product_key(order.product_id)
+                key = product_message_key(order.product_id)
                 futures.append(await producer.send(topic, order.dumps(), key))
             await asyncio.gather(*futures)
             if on_sent is not None:

@@ -31,7 +31,7 @@ from ops.worker_command import worker_argv
 from storage.mysql import MySQLConfig, connect
 from streams.admin import ensure_topics
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, product_key
+from streams.topics import ORDER_EVENTS, product_message_key
 
 FINALS = ["PAID", "PAYMENT_FAILED", "CANCELLED", "EXPIRED"]
 EVENT_OF = {
@@ -98,7 +98,7 @@ async def _produce(settings: Settings, events: list[dict[str, Any]]) -> float:
         topic = ORDER_EVENTS.name(settings)
         futures = [
             await producer.send(
-                topic, key=product_key(e["product_id"]), value=json.dumps(e).encode()
+                topic, key=product_message_key(e["product_id"]), value=json.dumps(e).encode()
             )
             for e in events
         ]

@@ -40,7 +40,7 @@ from storage.mysql import Database
 from streams.admin import ensure_topics
 from streams.redis_keys import holds_key
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_message_key
 from tests.support.order_events import query
 from tests.support.processes import ManagedProcess, wait_http_ok, worker_process
 from tests.support.sale import end_offsets_total
@@ -100,7 +100,7 @@ async def produce(settings: Settings, values: list[Json]) -> None:
         topic = ORDER_EVENTS.name(settings)
         futures = [
             await producer.send(
-                topic, key=product_key(v["product_id"]), value=json.dumps(v).encode()
+                topic, key=product_message_key(v["product_id"]), value=json.dumps(v).encode()
             )
             for v in values
         ]

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from streams.redis_keys import holds_key, order_key
+from streams.redis_keys import holds_key, order_status_key
 from streams.settings import Settings
 from streams.statuses import PENDING, RESERVED, STATUS_RANK
 
@@ -85,7 +85,10 @@ async def write_orders(
     batch = list(orders)
     if not batch:
         return
-    keys = [holds_key(settings), *(order_key(settings, order["order_id"]) for order in batch)]
+    keys = [
+        holds_key(settings),
+        *(order_status_key(settings, order["order_id"]) for order in batch),
+    ]
     args: list[str | bytes] = [
         str(ORDER_TTL_SECONDS),
         orjson.dumps([projection_entry(order) for order in batch]),
@@ -102,7 +105,7 @@ return 0
 
 async def forget_pending(redis: Redis, settings: Settings, order_id: str) -> None:
     """Remove the order's projection if it still says PENDING (one round trip)."""
-    await redis.register_script(FORGET_PENDING)(keys=[order_key(settings, order_id)])
+    await redis.register_script(FORGET_PENDING)(keys=[order_status_key(settings, order_id)])
 
 
 def projection_of(event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -128,7 +131,7 @@ def typed_order(raw: Mapping[str, str]) -> dict[str, Any]:
 
 async def read_order(redis: Redis, settings: Settings, order_id: str) -> dict[str, Any] | None:
     """The projected order, times as epoch seconds; None if Redis does not know it."""
-    raw: dict[str, str] = await redis.hgetall(order_key(settings, order_id))  # type: ignore[assignment]
+    raw: dict[str, str] = await redis.hgetall(order_status_key(settings, order_id))  # type: ignore[assignment]
     return typed_order(raw) if raw else None
 
 

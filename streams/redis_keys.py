@@ -13,12 +13,12 @@ def stock_key(settings: Settings, product_id: int) -> str:
     return f"{settings.app_id}:stock:{product_id}"
 
 
-def order_key(settings: Settings, order_id: str) -> str:
+def order_status_key(settings: Settings, order_id: str) -> str:
     """Hash of the Order fields of the contract: the order status projection."""
     return f"{settings.app_id}:order:{order_id}"
 
 
-def product_key(settings: Settings, product_id: int) -> str:
+def product_cache_key(settings: Settings, product_id: int) -> str:
     """JSON of a product's catalog fields: the catalog cache (MySQL is the truth)."""
     return f"{settings.app_id}:product:{product_id}"
 

@@ -86,6 +86,6 @@ def faust_topics(settings: Settings) -> list[FaustTopic]:
     return [changelog, *leaders]
 
 
-def product_key(product_id: int) -> bytes:
+def product_message_key(product_id: int) -> bytes:
     """The message key of every topic keyed by product (murmur2-partitioned)."""
     return str(product_id).encode()

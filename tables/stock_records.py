@@ -28,15 +28,15 @@ MEMBER_PREFIX = "m:"
 Record = dict[str, Any]
 
 
-def product_key(product_id: int) -> str:
+def product_table_key(product_id: int) -> str:
     return f"{PRODUCT_PREFIX}{product_id}"
 
 
-def order_key(order_id: str) -> str:
+def order_table_key(order_id: str) -> str:
     return f"{ORDER_PREFIX}{order_id}"
 
 
-def member_key(product_id: int, member_id: int) -> str:
+def member_table_key(product_id: int, member_id: int) -> str:
     return f"{MEMBER_PREFIX}{product_id}:{member_id}"
 
 

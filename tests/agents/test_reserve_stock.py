@@ -15,7 +15,7 @@ from agents import reserve_stock as module
 from agents.stock_replay import DUPLICATE, REPLAYED
 from streams.app import app, order_events
 from tables.stock import key_to_stock_record
-from tables.stock_records import member_key, order_key, product_key
+from tables.stock_records import member_table_key, order_table_key, product_table_key
 from tables.stock_store import StockStore
 
 T0 = 1_000_000.0
@@ -93,7 +93,7 @@ async def test_first_come_first_served_within_limits(agent: Any, sent: list[Any]
     ]
     assert outcomes == ["RESERVED", "LIMIT_EXCEEDED", "RESERVED", "SOLD_OUT", "SOLD_OUT"]
 
-    product = key_to_stock_record[product_key(11)]
+    product = key_to_stock_record[product_table_key(11)]
     assert (product["stock"], product["remaining"], product["held"], product["sold"]) == (
         2,
         0,
@@ -101,8 +101,8 @@ async def test_first_come_first_served_within_limits(agent: Any, sent: list[Any]
         0,
     )
     assert product["last_offset"] == 5
-    assert key_to_stock_record[member_key(11, 1)] == {"units": 1}
-    assert key_to_stock_record[order_key("a3")]["reason"] == "SOLD_OUT"
+    assert key_to_stock_record[member_table_key(11, 1)] == {"units": 1}
+    assert key_to_stock_record[order_table_key("a3")]["reason"] == "SOLD_OUT"
     assert [p["product_id"] for p in module.product_records()] == [11]
 
     assert [key for key, _ in sent] == [b"11"] * 5
@@ -134,8 +134,8 @@ async def test_a_redelivered_command_is_not_applied_twice(agent: Any, sent: list
     again = await put(agent, order(13, "c1", member_id=1), offset=1)
     assert again.outcomes == [REPLAYED] and again.writes == []
     assert again.events == first.events
-    assert key_to_stock_record[product_key(13)]["remaining"] == 3
-    assert key_to_stock_record[member_key(13, 1)] == {"units": 1}
+    assert key_to_stock_record[product_table_key(13)]["remaining"] == 3
+    assert key_to_stock_record[member_table_key(13, 1)] == {"units": 1}
 
 
 async def test_a_retried_order_gets_its_first_outcome_back(agent: Any, sent: list[Any]) -> None:
@@ -144,7 +144,7 @@ async def test_a_retried_order_gets_its_first_outcome_back(agent: Any, sent: lis
     retry = await put(agent, order(14, "d1", member_id=1))
     assert retry.outcomes == [DUPLICATE]
     assert sent[-1][1] == sent[-2][1] == first.events[0]
-    assert key_to_stock_record[product_key(14)]["remaining"] == 4
+    assert key_to_stock_record[product_table_key(14)]["remaining"] == 4
 
 
 def batch(product_id: int, *orders: bytes) -> bytes:
@@ -158,15 +158,15 @@ async def test_a_batch_record_is_decided_in_list_order(agent: Any, sent: list[An
     orders = [order(15, f"e{i}", member_id=m) for i, m in enumerate([1, 1, 2, 3])]
     step = await put(agent, batch(15, *orders))
     assert step.outcomes == ["RESERVED", "LIMIT_EXCEEDED", "RESERVED", "SOLD_OUT"]
-    assert step.writes[0][0] == product_key(15)
-    assert [key for key, _ in step.writes].count(product_key(15)) == 1
+    assert step.writes[0][0] == product_table_key(15)
+    assert [key for key, _ in step.writes].count(product_table_key(15)) == 1
     assert [(e["order_id"], e["command_offset"], e["command_index"]) for _, e in sent[-4:]] == [
         ("e0", 1, 0),
         ("e1", 1, 1),
         ("e2", 1, 2),
         ("e3", 1, 3),
     ]
-    assert key_to_stock_record[product_key(15)]["remaining"] == 0
+    assert key_to_stock_record[product_table_key(15)]["remaining"] == 0
 
 
 async def test_a_batch_with_a_stranger_is_skipped_whole(agent: Any, sent: list[Any]) -> None:
@@ -177,4 +177,4 @@ async def test_a_batch_with_a_stranger_is_skipped_whole(agent: Any, sent: list[A
     for value in (mixed, nested.encode(), batch(16)):
         assert await put(agent, value) is None
     assert module.stock_metrics().undecodable._value.get() == skipped + 3
-    assert key_to_stock_record[product_key(16)]["remaining"] == 5 and sent == []
+    assert key_to_stock_record[product_table_key(16)]["remaining"] == 5 and sent == []

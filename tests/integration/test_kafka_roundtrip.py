@@ -16,7 +16,7 @@ from aiokafka.structs import ConsumerRecord
 
 from api.kafka import CommandProducer, KafkaUnavailable
 from streams.settings import Settings
-from streams.topics import product_key
+from streams.topics import product_message_key
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -64,7 +64,7 @@ async def test_a_record_goes_through_the_broker(base_settings: Settings, topic: 
     )
     await producer.start()
     try:
-        sent = await producer.send_and_wait(topic, b'{"qty": 1}', key=product_key(42))
+        sent = await producer.send_and_wait(topic, b'{"qty": 1}', key=product_message_key(42))
     finally:
         await producer.stop()
 
@@ -79,7 +79,7 @@ async def test_one_product_keeps_one_partition_and_its_order(
     producer = CommandProducer(base_settings.kafka_bootstrap)
     try:
         for seq in range(20):
-            await producer.send(topic, product_key(seq % 4), str(seq).encode())
+            await producer.send(topic, product_message_key(seq % 4), str(seq).encode())
     finally:
         await producer.close()
 

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from storage.mysql import Cursor, Database
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, product_key
+from streams.topics import ORDER_EVENTS, product_message_key
 
 T = TypeVar("T")
 
@@ -74,7 +74,7 @@ async def produce(settings: Settings, topic: str, records: Iterable[tuple[bytes,
 
 async def produce_order_events(settings: Settings, events: Iterable[dict[str, Any]]) -> float:
     """OrderEvents onto ``order-events``, keyed by product as the stock agent keys them."""
-    records = ((product_key(e["product_id"]), e) for e in events)
+    records = ((product_message_key(e["product_id"]), e) for e in events)
     return await produce(settings, ORDER_EVENTS.name(settings), records)
 
 

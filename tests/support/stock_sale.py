@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ops.audit_kafka import GroupLag
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key, reader_groups
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_message_key, reader_groups
 
 Json = dict[str, Any]
 
@@ -82,7 +82,7 @@ async def produce_commands(settings: Settings, commands: list[Json]) -> list[Sen
         topic = STOCK_COMMANDS.name(settings)
         futures = [
             await producer.send(
-                topic, key=product_key(c["product_id"]), value=json.dumps(c).encode()
+                topic, key=product_message_key(c["product_id"]), value=json.dumps(c).encode()
             )
             for c in commands
         ]

@@ -27,7 +27,7 @@ from storage.redis import create_redis
 from storage.utc import to_datetime
 from streams.redis_keys import stock_key
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_key, reader_groups
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_message_key, reader_groups
 
 Json = dict[str, Any]
 PAID_SHARE = 0.7
@@ -71,7 +71,9 @@ def _event(name: str, order: Json, status: str, where: Any, reason: str | None =
 
 async def _produce(producer: AIOKafkaProducer, topic: str, values: list[Json]) -> list[Any]:
     futures = [
-        await producer.send(topic, key=product_key(v["product_id"]), value=json.dumps(v).encode())
+        await producer.send(
+            topic, key=product_message_key(v["product_id"]), value=json.dumps(v).encode()
+        )
         for v in values
     ]
     return list(await asyncio.gather(*futures))

@@ -13,7 +13,7 @@ from agents.stock_replay import handle
 from agents.stock_rules import Located, State
 from streams.records import CancelOrder, ExpireOrder, PayOrder, SettlePayment
 from streams.statuses import CANCELLED, EXPIRED, PAID, PAYMENT_FAILED, REFUNDED, RESERVED
-from tables.stock_records import Order, member_key, order_key, product_key
+from tables.stock_records import Order, member_table_key, order_table_key, product_table_key
 from tests.unit.test_stock_rules import T0, listing, on_sale, reserve, run
 
 HOLD_ENDS = T0 + 300
@@ -213,8 +213,8 @@ def test_units_are_returned_exactly_once_whatever_the_order_of_commands(
     for offset, step in enumerate(sequence, start=1):
         table.update(handle(table.get, [Located(command_for(step, T0 + offset), 0, offset)]).writes)
 
-    product = table[product_key(7)]
-    orders = [table[order_key(oid)] for oid in ORDERS if order_key(oid) in table]
+    product = table[product_table_key(7)]
+    orders = [table[order_table_key(oid)] for oid in ORDERS if order_table_key(oid) in table]
     held = sum(o["qty"] for o in orders if o["status"] == RESERVED)
     sold = sum(o["qty"] for o in orders if o["status"] == PAID)
     assert product["remaining"] >= 0
@@ -223,7 +223,7 @@ def test_units_are_returned_exactly_once_whatever_the_order_of_commands(
     for member_id in (1, 2):
         mine = [o for o in orders if o["member_id"] == member_id]
         units = sum(o["qty"] for o in mine if o["status"] in (RESERVED, PAID))
-        record = table.get(member_key(7, member_id))
+        record = table.get(member_table_key(7, member_id))
         assert (record["units"] if record else 0) == units <= 2
     for order in orders:
         # Only a PAID order keeps a charge; a PAID one keeps it until its refund settles.

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from agents.stock_replay import OUT_OF_ORDER, REPAIRED, REPLAYED, Read, Step, handle
 from agents.stock_rules import Located
 from streams.records import ListProduct, ReserveOrder, RestockProduct
-from tables.stock_records import order_key, product_key
+from tables.stock_records import order_table_key, product_table_key
 
 T0 = 1_000_000.0
 
@@ -199,12 +199,12 @@ def test_a_command_whose_product_write_survived_is_not_decided_again() -> None:
     clean = clean_run(commands)
     # Only the product record of command 1 survived: its order record is written again.
     product_only = [w for w in clean.sent if w[0] == 0] + [clean.sent[1]]
-    assert product_only[-1][1] == product_key(7)
+    assert product_only[-1][1] == product_table_key(7)
     replay = Run(product_only, 1)
     replay.apply(commands[1])
     replay.apply(commands[2])
     assert replay.outcomes == [REPAIRED, "SOLD_OUT"]
-    assert replay.table[order_key("o-1")]["status"] == "RESERVED"
+    assert replay.table[order_table_key("o-1")]["status"] == "RESERVED"
     assert replay.events[1] == clean.events[1]
 
     # Everything survived: nothing is written, the outcome is only repeated.
@@ -226,7 +226,7 @@ def test_a_reservation_delivered_after_a_later_command_is_reported_not_hidden() 
     out_of_order.apply(commands[2])
     out_of_order.apply(commands[1])
     assert out_of_order.outcomes[-1] == OUT_OF_ORDER
-    assert order_key("o-1") not in out_of_order.table
+    assert order_table_key("o-1") not in out_of_order.table
 
 
 def test_a_batch_is_decided_in_list_order_with_one_product_write() -> None:
@@ -239,8 +239,8 @@ def test_a_batch_is_decided_in_list_order_with_one_product_write() -> None:
     run = clean_run([[command(("list", 7, 3), 0)], batch])
     assert run.outcomes == ["LISTED", "RESERVED", "RESERVED", "RESERVED", "SOLD_OUT"]
     keys = [key for offset, key, _ in run.sent if offset == 1]
-    assert keys[0] == product_key(7) and keys.count(product_key(7)) == 1
-    product = run.table[product_key(7)]
+    assert keys[0] == product_table_key(7) and keys.count(product_table_key(7)) == 1
+    product = run.table[product_table_key(7)]
     assert (product["remaining"], product["held"], product["last_offset"]) == (0, 3, 1)
     # Member 1's two orders leave one member record, with both units.
     assert run.table["m:7:1"] == {"units": 2}

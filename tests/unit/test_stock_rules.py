@@ -14,7 +14,7 @@ from agents.stock_replay import handle
 from agents.stock_rules import Located, State, decide
 from streams.records import ExpireOrder, ListProduct, ReserveOrder, RestockProduct
 from streams.statuses import LIMIT_EXCEEDED, REJECTED, RESERVED, SALE_NOT_ACTIVE, SOLD_OUT
-from tables.stock_records import MEMBER_PREFIX, Order, Product, product_key
+from tables.stock_records import MEMBER_PREFIX, Order, Product, product_table_key
 
 T0 = 1_000_000.0
 
@@ -234,7 +234,7 @@ def test_invariants_hold_for_any_command_sequence(specs: list[tuple[Any, ...]]) 
     for offset, spec in enumerate(specs):
         step = handle(table.get, [Located(as_record(spec, T0 + offset), 0, offset)])
         table.update(step.writes)
-        product = table[product_key(7)]
+        product = table[product_table_key(7)]
         assert product["remaining"] >= 0
         assert product["remaining"] + product["held"] + product["sold"] == product["stock"]
         units = {k: v["units"] for k, v in table.items() if k.startswith(MEMBER_PREFIX)}
@@ -245,7 +245,7 @@ def test_invariants_hold_for_any_command_sequence(specs: list[tuple[Any, ...]]) 
 def test_a_command_for_an_unknown_order_changes_nothing() -> None:
     table: dict[str, Any] = {}
     table.update(handle(table.get, [Located(listing(), 0, 0)]).writes)
-    before = table[product_key(7)]
+    before = table[product_table_key(7)]
     step = handle(table.get, [Located(ExpireOrder(product_id=7, order_id="o-1", at=T0), 0, 1)])
     assert step.outcomes == ["NOT_HANDLED"] and step.events == []
     assert {**step.product, "last_offset": 0} == before

@@ -20,7 +20,7 @@ from typing import Any
 
 from agents.stock_state import Located, State, quietly, transition, unchanged
 from streams.statuses import CANCELLED, EXPIRED, PAID, PAYMENT_FAILED, REFUNDED, RESERVED
-from tables.stock_records import Product, Record
+from tables.stock_records import JsonObject, Product
 
 NONE, CHARGING, CHARGED, REFUNDING, DONE = "NONE", "CHARGING", "CHARGED", "REFUNDING", "REFUNDED"
 
@@ -32,7 +32,7 @@ ORDER_EXPIRED = "OrderExpired"
 REFUND_REQUESTED = "RefundRequested"
 ORDER_REFUNDED = "OrderRefunded"
 
-Decision = tuple[State, list[Record]]
+Decision = tuple[State, list[JsonObject]]
 
 
 def _release(state: State, from_sold: bool = False) -> State:

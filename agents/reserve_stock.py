@@ -37,7 +37,7 @@ from streams.metrics import StockMetrics
 from streams.records import decode_commands
 from streams.topics import STOCK_COMMANDS, product_message_key
 from tables.stock import key_to_stock_record
-from tables.stock_records import PRODUCT_PREFIX, Record
+from tables.stock_records import PRODUCT_PREFIX, JsonObject
 from tables.stock_store import StockStore
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,9 @@ def locate(value: Any, partition: int, offset: int) -> list[Located] | None:
     return [Located(body, partition, offset, index) for index, body in enumerate(bodies)]
 
 
-def _read(key: str) -> Record | None:
+def _read(key: str) -> JsonObject | None:
     # For the gauges, outside any event: Faust's store finds the key's partition.
-    value: Record | None = key_to_stock_record.data.get(key)
+    value: JsonObject | None = key_to_stock_record.data.get(key)
     return value
 
 
@@ -135,7 +135,7 @@ async def reserve_stock(stream: Any) -> AsyncIterator[Step | None]:
         yield await apply(record)
 
 
-def product_records() -> list[Record]:
+def product_records() -> list[JsonObject]:
     """The product records of this worker's active partitions (decodes only those)."""
     store = key_to_stock_record.data
     return [store[key] for key in list(store.keys()) if key.startswith(PRODUCT_PREFIX)]

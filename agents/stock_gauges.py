@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from streams.topics import product_message_key
-from tables.stock_records import PRODUCT_PREFIX, Record
+from tables.stock_records import PRODUCT_PREFIX, JsonObject
 
 GAUGES = {
     "remaining": "Units of a product that can be reserved now",
@@ -40,7 +40,7 @@ class ProductStock(Collector):
         topic: str,
         partitions: int,
         products: Callable[[], Iterable[int]],
-        read: Callable[[str], Record | None],
+        read: Callable[[str], JsonObject | None],
     ) -> None:
         self.worker, self.topic, self.partitions = worker, topic, partitions
         self.products, self.read = products, read

@@ -25,7 +25,7 @@ from faust.web import Request, Response, View
 from agents.reserve_stock import product_records
 from streams.app import app, settings
 from streams.group_members import running_role_urls
-from tables.stock_records import Record, stock_summary
+from tables.stock_records import JsonObject, stock_summary
 
 HEADERS = ["product", "remaining", "held", "sold", "stock", "listed", "offset"]
 
@@ -36,7 +36,7 @@ async def stock_table(web: View, request: Request) -> Response:
     return web.json({"products": rows})
 
 
-async def fetch_products(urls: list[str]) -> tuple[list[Record], list[str]]:
+async def fetch_products(urls: list[str]) -> tuple[list[JsonObject], list[str]]:
     """Every worker's products (a partition has one owner), and the URLs that failed."""
     timeout = aiohttp.ClientTimeout(total=5)
     async with aiohttp.ClientSession(timeout=timeout) as http:
@@ -46,7 +46,7 @@ async def fetch_products(urls: list[str]) -> tuple[list[Record], list[str]]:
     return sorted(products, key=lambda p: p["product_id"]), failed
 
 
-async def _products_of(http: aiohttp.ClientSession, url: str) -> list[Record] | None:
+async def _products_of(http: aiohttp.ClientSession, url: str) -> list[JsonObject] | None:
     try:
         async with http.get(f"{url.rstrip('/')}/stock/") as resp:
             resp.raise_for_status()
@@ -55,7 +55,7 @@ async def _products_of(http: aiohttp.ClientSession, url: str) -> list[Record] | 
         return None
 
 
-def rows(products: list[Record]) -> list[list[str]]:
+def rows(products: list[JsonObject]) -> list[list[str]]:
     names = ("product_id", "remaining", "held", "sold", "stock", "listed", "last_offset")
     return [[str(p[name]) for name in names] for p in products]
 

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from streams.metrics import StockMetrics
 from streams.redis_keys import sold_out_key, stock_changes_channel, stock_key
 from streams.settings import Settings
-from tables.stock_records import Record, stock_summary
+from tables.stock_records import JsonObject, stock_summary
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class StockProjection:
         every: float = FLUSH_EVERY_SECONDS,
     ) -> None:
         self._settings, self._redis, self._metrics, self._every = settings, redis, metrics, every
-        self._pending: dict[int, Record] = {}
+        self._pending: dict[int, JsonObject] = {}
         self._remaining: dict[int, int] = {}
         self._wake = asyncio.Event()
 

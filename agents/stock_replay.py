@@ -30,8 +30,8 @@ from typing import Any
 
 from agents.stock_rules import Located, State, decide
 from tables.stock_records import (
+    JsonObject,
     Product,
-    Record,
     member_record,
     member_table_key,
     member_units,
@@ -43,7 +43,7 @@ from tables.stock_records import (
     product_to_record,
 )
 
-Read = Callable[[str], Record | None]
+Read = Callable[[str], JsonObject | None]
 
 # How a command was handled, for metrics: a fresh decision's outcome, or one of these.
 LISTED, RESTOCKED, DUPLICATE, REPLAYED, REPAIRED, NOT_HANDLED = (
@@ -68,9 +68,9 @@ class Step:
     ``outcomes`` has one entry per command of the record, in its order.
     """
 
-    writes: list[tuple[str, Record]]
-    events: list[Record]
-    product: Record
+    writes: list[tuple[str, JsonObject]]
+    events: list[JsonObject]
+    product: JsonObject
     outcomes: list[str]
 
 
@@ -80,7 +80,7 @@ def handle(read: Read, record: Sequence[Located]) -> Step:
     product = read(product_table_key(first.body.product_id))
     last_offset = -1 if product is None else product["last_offset"]
     if product is not None and last_offset > first.offset:
-        events: list[Record] = []
+        events: list[JsonObject] = []
         outcomes = []
         for command in record:
             own = repeated_events(read, command)
@@ -92,7 +92,7 @@ def handle(read: Read, record: Sequence[Located]) -> Step:
         writes = [(key, value) for key, value in product["pending"]]
         rewritten = dict(writes)
 
-        def after_rewrite(key: str) -> Record | None:
+        def after_rewrite(key: str) -> JsonObject | None:
             return rewritten.get(key) or read(key)
 
         events = [event for command in record for event in repeated_events(after_rewrite, command)]
@@ -105,12 +105,12 @@ def _decided(read: Read, record: Sequence[Located]) -> Step:
     product = product_from_record(product_id, read(product_table_key(product_id)))
     # What the record's earlier commands wrote, in the order first written: later
     # commands of the batch read through it.
-    written: dict[str, Record] = {}
+    written: dict[str, JsonObject] = {}
 
-    def current(key: str) -> Record | None:
+    def current(key: str) -> JsonObject | None:
         return written[key] if key in written else read(key)
 
-    events: list[Record] = []
+    events: list[JsonObject] = []
     outcomes = []
     for command in record:
         body: Any = command.body
@@ -150,7 +150,7 @@ def _names_an_order(body: Any) -> bool:
     return body.kind not in ("ListProduct", "RestockProduct")
 
 
-def _outcome(kind: str, state: State, events: list[Record]) -> str:
+def _outcome(kind: str, state: State, events: list[JsonObject]) -> str:
     if kind == "ListProduct":
         return LISTED
     if kind == "RestockProduct":
@@ -162,7 +162,7 @@ def _outcome(kind: str, state: State, events: list[Record]) -> str:
     return str(events[0]["reason"] or events[0]["status"])
 
 
-def repeated_events(read: Read, command: Located) -> list[Record]:
+def repeated_events(read: Read, command: Located) -> list[JsonObject]:
     """The events the command at this place emitted the first time it was applied."""
     body: Any = command.body
     if not _names_an_order(body):
@@ -176,6 +176,6 @@ def repeated_events(read: Read, command: Located) -> list[Record]:
     return own or order["events"][-1:]
 
 
-def _place(event: Record) -> tuple[int, int, int]:
+def _place(event: JsonObject) -> tuple[int, int, int]:
     # Events written before CommandBatch existed carry no index: they were bare commands.
     return (event["command_partition"], event["command_offset"], event.get("command_index", 0))

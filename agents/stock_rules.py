@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from agents import checkout_rules
 from agents.stock_state import Located, State, order_event
 from streams.statuses import LIMIT_EXCEEDED, REJECTED, RESERVED, SALE_NOT_ACTIVE, SOLD_OUT
-from tables.stock_records import Order, Product, Record
+from tables.stock_records import JsonObject, Order, Product
 
 __all__ = ["Located", "State", "decide", "rejection"]
 
@@ -40,7 +40,7 @@ CHECKOUT_RULES = {
 }
 
 
-def decide(state: State, command: Located, now: float) -> tuple[State, list[Record]]:
+def decide(state: State, command: Located, now: float) -> tuple[State, list[JsonObject]]:
     body: Any = command.body
     if body.kind == "ListProduct":
         return dataclasses.replace(state, product=_listed(state.product, body)), []
@@ -100,7 +100,7 @@ def rejection(state: State, qty: int, now: float) -> str | None:
     return None
 
 
-def _reserve(state: State, command: Located, now: float) -> tuple[State, list[Record]]:
+def _reserve(state: State, command: Located, now: float) -> tuple[State, list[JsonObject]]:
     body: ReserveOrder = command.body
     if state.order is not None:
         # A redelivered or retried order: nothing changes, its outcome is repeated.

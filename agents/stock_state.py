@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from tables.stock_records import Order, Product, Record
+from tables.stock_records import JsonObject, Order, Product
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class State:
     member_units: int = 0
 
 
-def order_event(order: Order, command: Located, name: str) -> Record:
+def order_event(order: Order, command: Located, name: str) -> JsonObject:
     """The OrderEvent (streams.records) announcing the order's status after ``command``."""
     return {
         "event": name,
@@ -62,7 +62,7 @@ def order_event(order: Order, command: Located, name: str) -> Record:
 
 def transition(
     state: State, command: Located, now: float, name: str, **changes: Any
-) -> tuple[State, list[Record]]:
+) -> tuple[State, list[JsonObject]]:
     """Move the state's order (``changes``) and announce it as event ``name``."""
     assert state.order is not None
     moved = dataclasses.replace(state.order, updated_at=now, **changes)
@@ -71,12 +71,12 @@ def transition(
     return dataclasses.replace(state, order=moved), [event]
 
 
-def quietly(state: State, **changes: Any) -> tuple[State, list[Record]]:
+def quietly(state: State, **changes: Any) -> tuple[State, list[JsonObject]]:
     """Change the order's bookkeeping without a new event."""
     assert state.order is not None
     return dataclasses.replace(state, order=dataclasses.replace(state.order, **changes)), []
 
 
-def unchanged(state: State) -> tuple[State, list[Record]]:
+def unchanged(state: State) -> tuple[State, list[JsonObject]]:
     """No change; repeat the order's latest event so that anyone waiting learns where it is."""
     return state, list(state.order.events[-1:]) if state.order is not None else []

@@ -25,7 +25,8 @@ PRODUCT_PREFIX = "p:"
 ORDER_PREFIX = "o:"
 MEMBER_PREFIX = "m:"
 
-Record = dict[str, Any]
+# A table value, an event or a summary: a plain JSON object (not a faust.Record).
+JsonObject = dict[str, Any]
 
 
 def product_table_key(product_id: int) -> str:
@@ -74,7 +75,7 @@ class Order:
     # Where the order's money stands (agents/checkout_rules.py); outside, only
     # ``status`` shows: a charge in flight leaves the order RESERVED.
     payment: str = "NONE"
-    events: tuple[Record, ...] = field(default=())
+    events: tuple[JsonObject, ...] = field(default=())
 
 
 _PRODUCT_FIELDS = tuple(f.name for f in dataclasses.fields(Product))
@@ -88,7 +89,7 @@ def product_from_record(product_id: int, record: Mapping[str, Any] | None) -> Pr
     return Product(**{name: record[name] for name in _PRODUCT_FIELDS})
 
 
-def product_to_record(product: Product, last_offset: int, pending: list[list[Any]]) -> Record:
+def product_to_record(product: Product, last_offset: int, pending: list[list[Any]]) -> JsonObject:
     return {**dataclasses.asdict(product), "last_offset": last_offset, "pending": pending}
 
 
@@ -101,7 +102,7 @@ def order_from_record(record: Mapping[str, Any] | None) -> Order | None:
     return Order(**values)
 
 
-def order_to_record(order: Order) -> Record:
+def order_to_record(order: Order) -> JsonObject:
     record = {name: getattr(order, name) for name in _ORDER_FIELDS}
     record["events"] = list(order.events)
     return record
@@ -111,11 +112,11 @@ def member_units(record: Mapping[str, Any] | None) -> int:
     return 0 if record is None else int(record["units"])
 
 
-def member_record(units: int) -> Record:
+def member_record(units: int) -> JsonObject:
     return {"units": units}
 
 
-def stock_summary(record: Mapping[str, Any]) -> Record:
+def stock_summary(record: Mapping[str, Any]) -> JsonObject:
     """What inspection and the Redis projection show of a product record."""
     names = ("product_id", "listed", "stock", "remaining", "held", "sold", "last_offset")
     return {name: record[name] for name in names}

@@ -45,9 +45,9 @@ import orjson
 import rocksdict
 from faust.types import TP
 
-log = logging.getLogger(__name__)
+from tables.stock_records import JsonObject
 
-Record = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 def encode(value: Any) -> bytes:
@@ -77,12 +77,12 @@ class StockStore:
         self.table = table
         self.events_topic = events_topic
 
-    def read(self, partition: int, key: str) -> Record | None:
+    def read(self, partition: int, key: str) -> JsonObject | None:
         """The value under ``key`` in this partition's store, or None."""
         store = self.table.data
         open_db = getattr(store, "_db_for_partition", None)
         if open_db is None:  # the memory store of agent tests
-            value: Record | None = store.get(key)
+            value: JsonObject | None = store.get(key)
             return value
         raw = open_db(partition).get(encode(key))
         return None if raw is None else orjson.loads(raw)
@@ -112,8 +112,8 @@ class StockStore:
     async def write(
         self,
         partition: int,
-        writes: Sequence[tuple[str, Record]],
-        events: Sequence[tuple[bytes, Record]],
+        writes: Sequence[tuple[str, JsonObject]],
+        events: Sequence[tuple[bytes, JsonObject]],
     ) -> None:
         changelog = self.table.changelog_topic.get_topic_name()
         encoded = [(encode(key), encode(value)) for key, value in writes]

@@ -1,7 +1,7 @@
 """``flashsale-admin audit``: check every invariant of the contract on the live system.
 
 Waits until the system is quiet (ops/audit_quiet.py, bounded by ``--timeout``),
-then checks invariants 1-6 (storage/invariant_queries.py) with facts from all
+then checks invariants 1-6 (ops/audit_checks/invariant_queries.py) with facts from all
 three places that hold them: MySQL (orders, payments, the gateway's ledger),
 Kafka (the orders the API acknowledged are the ``ReserveOrder`` commands in
 ``stock-commands``; arrivals and stock returns from ``order-events``) and the
@@ -28,11 +28,11 @@ from typing import Any, TextIO
 import pymysql
 from aiokafka.errors import KafkaError
 
+from ops.audit_checks.invariant_queries import check_database
+from ops.audit_checks.invariants import Violation
 from ops.audit_kafka import CommandFacts, EventFacts, GroupLag, TopicLog
 from ops.audit_quiet import NotQuiet, Pipeline, wait_until_quiet
 from ops.audit_stock import default_worker_urls, remaining_stock
-from storage.invariant_queries import check_database
-from storage.invariants import Violation
 from storage.mysql import Cursor, Database
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, reader_groups

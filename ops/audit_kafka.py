@@ -20,7 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from storage.first_come import Arrival, Place, arrivals_from_events
+from ops.audit_checks.first_come import Arrival, Place, arrivals_from_events
 from streams.records import command_entries
 
 DECISIONS = frozenset({"OrderReserved", "OrderRejected"})

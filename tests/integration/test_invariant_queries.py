@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from storage.first_come import Arrival
-from storage.invariant_queries import check_database
+from ops.audit_checks.first_come import Arrival
+from ops.audit_checks.invariant_queries import check_database
 from storage.mysql import Cursor, Database
 from streams.settings import Settings
 

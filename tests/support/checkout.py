@@ -7,8 +7,8 @@ from typing import Any
 
 import aiohttp
 
-from storage.first_come import arrivals_from_events
-from storage.invariant_queries import check_database
+from ops.audit_checks.first_come import arrivals_from_events
+from ops.audit_checks.invariant_queries import check_database
 from storage.mysql import Database
 from streams.redis_keys import stock_key
 from streams.settings import Settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage.first_come import Arrival, arrivals_from_events, check_first_come
-from storage.invariants import (
+from ops.audit_checks.first_come import Arrival, arrivals_from_events, check_first_come
+from ops.audit_checks.invariants import (
     PaymentSummary,
     Units,
     Violation,

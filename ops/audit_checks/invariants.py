@@ -1,9 +1,9 @@
 """The contract's invariants 1-5 as pure checks over rows (see CONTRACT.md, "Invariants").
 
-Each check takes plain rows, as ``storage.invariant_queries`` reads them from
+Each check takes plain rows, as ``ops.audit_checks.invariant_queries`` reads them from
 MySQL (or as a test writes them by hand), and returns the violations it finds,
 each with a stable code and the ids needed to look it up. Invariant 6 (first come,
-first served) lives in ``storage.first_come``. They hold once the system is quiet.
+first served) lives in ``ops.audit_checks.first_come``. They hold once the system is quiet.
 """
 
 from __future__ import annotations

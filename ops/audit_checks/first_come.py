@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.invariants import Violation
+from ops.audit_checks.invariants import Violation
 from streams.statuses import RESERVED, SOLD_OUT
 
 # Where a command sits in its product's partition: (offset, index in its record).

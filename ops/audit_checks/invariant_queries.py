@@ -1,7 +1,7 @@
 """Check the contract's invariants against MySQL: the reusable core of the audit.
 
-``check(cur, ...)`` reads what the pure checks of ``storage.invariants`` and
-``storage.first_come`` need, with a few aggregate queries, and returns every
+``check(cur, ...)`` reads what the pure checks of ``ops.audit_checks.invariants`` and
+``ops.audit_checks.first_come`` need, with a few aggregate queries, and returns every
 violation. What MySQL cannot know comes from the caller: the order ids the API
 acknowledged (invariant 3), ``remaining`` per product from the stock table
 (invariant 2), and arrivals with their command offsets (invariant 6). A check
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from storage.first_come import Arrival, Place, check_first_come
-from storage.invariants import (
+from ops.audit_checks.first_come import Arrival, Place, check_first_come
+from ops.audit_checks.invariants import (
     PaymentSummary,
     Units,
     Violation,

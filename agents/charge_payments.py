@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from agents.clients import gateway_database
+from agents.payment_gateway import GatewayResult, PaymentGateway
 from agents.payment_requests import (
     PaymentRequest,
     by_order,
@@ -34,7 +35,6 @@ from agents.payment_requests import (
     settle_records,
 )
 from agents.saga_metrics import count_mysql_retry, saga_metrics
-from storage.payment_gateway import GatewayResult, PaymentGateway
 from streams.app import payment_events, settings, stock_commands
 from streams.topics import product_message_key
 

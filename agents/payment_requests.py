@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.payment_gateway import CHARGE, REFUND, GatewayResult
+from agents.payment_gateway import CHARGE, REFUND, GatewayResult
 from streams.records import MAX_BATCH_COMMANDS, CommandBatch, PaymentEvent, SettlePayment
 
 log = logging.getLogger(__name__)

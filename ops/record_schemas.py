@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from agents import checkout_rules, stock_rules
+from agents.payment_gateway import FAILED, OPERATIONS, SUCCEEDED
 from agents.payment_requests import PAYMENT_EVENT_NAMES
-from storage.payment_gateway import FAILED, OPERATIONS, SUCCEEDED
 from streams import records
 from streams.statuses import PENDING, REJECTION_REASONS, STATUS_RANK
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from agents.payment_gateway import declines
 from agents.payment_requests import payment_id
 from storage.mysql import Database
-from storage.payment_gateway import declines
 from streams.records import command_entries
 from streams.settings import Settings
 from streams.topics import PAYMENT_EVENTS, STOCK_COMMANDS

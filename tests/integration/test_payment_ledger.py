@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from agents.payment_gateway import CHARGE, FAILED, REFUND, SUCCEEDED, PaymentGateway, declines
 from storage.mysql import Cursor, Database
-from storage.payment_gateway import CHARGE, FAILED, REFUND, SUCCEEDED, PaymentGateway, declines
 from streams.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storage.payment_gateway import declines
+from agents.payment_gateway import declines
 
 
 @given(st.uuids().map(str), st.floats(min_value=0.0, max_value=1.0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agents.payment_gateway import CHARGE, FAILED, REFUND, SUCCEEDED, GatewayResult
 from agents.payment_requests import (
     PaymentRequest,
     by_order,
@@ -14,7 +15,6 @@ from agents.payment_requests import (
     settle_command,
     settle_records,
 )
-from storage.payment_gateway import CHARGE, FAILED, REFUND, SUCCEEDED, GatewayResult
 from streams.records import MAX_BATCH_COMMANDS, SettlePayment, decode_commands
 
 

@@ -26,18 +26,18 @@ import orjson
 from redis.asyncio import Redis
 
 from agents.stock_gauges import ProductStock
-from agents.stock_projection import StockProjection
 from agents.stock_replay import OUT_OF_ORDER, Step, handle
 from agents.stock_rules import Located
 from agents.worker_metrics import worker_registry
 from storage.redis import create_redis
+from storage.stock_projection import StockProjection
 from streams import faust_fixes
 from streams.app import app, order_events, settings
 from streams.metrics import StockMetrics
 from streams.records import decode_commands
 from streams.topics import STOCK_COMMANDS, product_message_key
 from tables.stock import key_to_stock_record
-from tables.stock_records import PRODUCT_PREFIX, JsonObject
+from tables.stock_records import PRODUCT_PREFIX, JsonObject, stock_summary
 from tables.stock_store import StockStore
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ async def apply(record: list[Located]) -> Step:
         )
     key = product_message_key(first.body.product_id)
     await store.write(first.partition, step.writes, [(key, e) for e in step.events])
-    stock_projection().note(step.product)
+    stock_projection().note(stock_summary(step.product))
     metrics = stock_metrics()
     now = time.time()
     for command, outcome in zip(record, step.outcomes, strict=True):
@@ -157,5 +157,5 @@ async def project_stock() -> None:
     """Publish every product once (Redis may lag a crash), then keep it current."""
     projection = stock_projection()
     for record in product_records():
-        projection.note(record)
+        projection.note(stock_summary(record))
     await projection.run()

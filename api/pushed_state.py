@@ -2,7 +2,7 @@
 
 The stock projection publishes on ``stock_changes_channel`` whenever a product's
 ``remaining`` reaches 0 or leaves it, and keeps the set of sold-out products
-(agents/stock_projection.py); ``logout-all`` publishes on ``revocations_channel``
+(storage/stock_projection.py); ``logout-all`` publishes on ``revocations_channel``
 and keeps the last 15 minutes of revocations (api/token_versions.py). Each API
 process subscribes, then reads both sets (so nothing published in between is
 missed), and from then on answers "is this product sold out?" and "is this token

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from agents.stock_projection import write_stock
 from api.pushed_state import PushedState
+from storage.stock_projection import write_stock
 from storage.token_version_store import record_revocation
 from streams.redis_keys import revocations_channel, revocations_key, token_version_key
 from streams.settings import Settings

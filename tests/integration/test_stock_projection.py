@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from agents.stock_projection import StockProjection, write_stock
+from storage.stock_projection import StockProjection, write_stock
 from streams.metrics import StockMetrics
 from streams.redis_keys import stock_key
 from streams.settings import Settings

@@ -2,7 +2,7 @@
 
 The API answers 409 SOLD_OUT without producing when ``remaining`` is 0 there, and
 ``GET /products/{id}`` shows it. The stock agent only ``note``s the latest
-product record (no I/O on the decision path); ``run`` writes what changed every
+product summary (no I/O on the decision path); ``run`` writes what changed every
 few milliseconds in one pipeline, and at once when a product goes from 0 to
 some units left, so buyers are let through again promptly. A Lua script keeps
 the hash at the highest command offset, so a late or replayed write never
@@ -26,7 +26,6 @@ from redis.exceptions import RedisError
 from streams.metrics import StockMetrics
 from streams.redis_keys import sold_out_key, stock_changes_channel, stock_key
 from streams.settings import Settings
-from tables.stock_records import JsonObject, stock_summary
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +77,17 @@ class StockProjection:
         every: float = FLUSH_EVERY_SECONDS,
     ) -> None:
         self._settings, self._redis, self._metrics, self._every = settings, redis, metrics, every
-        self._pending: dict[int, JsonObject] = {}
+        self._pending: dict[int, Mapping[str, Any]] = {}
         self._remaining: dict[int, int] = {}
         self._wake = asyncio.Event()
 
-    def note(self, product: Mapping[str, Any]) -> None:
-        """Remember a product record after a command; never blocks."""
-        product_id = product["product_id"]
-        self._pending[product_id] = stock_summary(product)
+    def note(self, summary: Mapping[str, Any]) -> None:
+        """Remember a product's ``stock_summary`` after a command; never blocks."""
+        product_id = summary["product_id"]
+        self._pending[product_id] = summary
         previous = self._remaining.get(product_id)
-        self._remaining[product_id] = product["remaining"]
-        if previous == 0 and product["remaining"] > 0:
+        self._remaining[product_id] = summary["remaining"]
+        if previous == 0 and summary["remaining"] > 0:
             self._wake.set()  # buyers are being refused at the API: tell it now
 
     def products(self) -> list[int]:

@@ -84,7 +84,9 @@ async def _publish(settled: Sequence[Settled]) -> None:
             )
             settles.append(settle_command(request, result))
     for product_id, value in settle_records(settles):
-        await stock_commands.send(key=product_message_key(product_id), value=value)
+        await stock_commands.send(
+            key=product_message_key(product_id), value=value, value_serializer="json"
+        )
 
 
 async def charge_payments(events: Iterable[Mapping[str, Any]]) -> None:

@@ -128,6 +128,7 @@ async def expire_holds() -> None:
             await stock_commands.send(
                 key=product_message_key(product_id),
                 value=proposal(commands[start : start + MAX_BATCH_COMMANDS]),
+                value_serializer="json",
             )
 
 

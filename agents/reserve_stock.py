@@ -32,24 +32,15 @@ from agents.worker_metrics import worker_registry
 from storage.redis import create_redis
 from storage.stock_projection import StockProjection
 from streams import faust_fixes
-from streams.app import app, order_events, settings
+from streams.app import app, order_events, settings, stock_commands
 from streams.metrics import StockMetrics
 from streams.records import decode_commands
-from streams.topics import STOCK_COMMANDS, product_message_key
+from streams.topics import product_message_key
 from tables.stock import key_to_stock_record
 from tables.stock_records import PRODUCT_PREFIX, JsonObject, stock_summary
 from tables.stock_store import StockStore
 
 log = logging.getLogger(__name__)
-
-# stock-commands read as bytes: a value that is not JSON reaches the agent and is
-# skipped there, instead of being thrown into the stream by the JSON codec.
-raw_stock_commands = app.topic(
-    STOCK_COMMANDS.name(settings),
-    partitions=settings.partitions,
-    key_serializer="raw",
-    value_serializer="raw",
-)
 
 
 @functools.cache
@@ -115,7 +106,7 @@ async def apply(record: list[Located]) -> Step:
     return step
 
 
-@app.agent(raw_stock_commands, concurrency=1)
+@app.agent(stock_commands, concurrency=1)
 async def reserve_stock(stream: Any) -> AsyncIterator[Step | None]:
     # Yields what it did with each command (tests read it; nothing sinks it in a worker).
     async for event in stream.events():
@@ -144,7 +135,7 @@ def product_records() -> list[JsonObject]:
 worker_registry().register(
     ProductStock(
         app,
-        raw_stock_commands.get_topic_name(),
+        stock_commands.get_topic_name(),
         settings.partitions,
         lambda: stock_projection().products(),
         _read,

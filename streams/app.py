@@ -92,11 +92,14 @@ except SettingsError as exc:
 faust_fixes.apply()
 app = create_app(settings)
 
+# stock-commands is read as bytes: a value that is not JSON reaches the stock agent
+# and is skipped there, instead of being thrown into the stream by the JSON codec.
+# Whoever sends a record object on it says ``value_serializer="json"``.
 stock_commands = app.topic(
     STOCK_COMMANDS.name(settings),
     partitions=settings.partitions,
     key_serializer="raw",
-    value_serializer="json",
+    value_serializer="raw",
 )
 order_events = app.topic(
     ORDER_EVENTS.name(settings),

@@ -84,18 +84,23 @@ from mode.utils.queues import FlowControlEvent
 
 log = logging.getLogger(__name__)
 
-# The versions whose internals these fixes were read against.
-EXPECTED_VERSIONS = {"faust": "0.15.3", "mode": "0.7.1", "aiokafka": "0.14.0"}
+# The versions whose internals these fixes were read against (rocksdict: the stock
+# store writes Faust's RocksDB databases directly, tables/stock_store.py).
+EXPECTED_VERSIONS = {
+    "faust": "0.15.3",
+    "mode": "0.7.1",
+    "aiokafka": "0.14.0",
+    "rocksdict": "0.3.29",
+}
+# Distribution names where they differ from the module's.
+_DISTRIBUTIONS = {"faust": "faust-streaming", "mode": "mode-streaming"}
 FETCH_MAX_WAIT_MS = 5
 
 _originals: dict[str, Any] = {}
 
 
 def installed_versions() -> dict[str, str]:
-    return {
-        name: version(f"{name}-streaming" if name != "aiokafka" else name)
-        for name in EXPECTED_VERSIONS
-    }
+    return {name: version(_DISTRIBUTIONS.get(name, name)) for name in EXPECTED_VERSIONS}
 
 
 def apply() -> None:

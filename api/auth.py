@@ -10,6 +10,7 @@ the role check for ``/admin/*``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pymysql
 from aiohttp import web
@@ -18,6 +19,9 @@ from redis.exceptions import RedisError
 from api import tokens
 from api.app_keys import TOKEN_VERSIONS, VERIFIED_TOKENS
 from api.errors import ApiError, unavailable
+
+if TYPE_CHECKING:
+    from api.pushed_state import PushedState
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="flashsale"'}
 
@@ -48,6 +52,17 @@ def check_claims(request: web.Request, token: str, token_type: str) -> tokens.Cl
         raise unauthenticated("TOKEN_EXPIRED", "the token has expired") from exc
     except tokens.TokenInvalid as exc:
         raise unauthenticated(message=str(exc)) from exc
+
+
+def verify_token(request: web.Request, pushed: PushedState) -> tuple[tokens.Claims, bool]:
+    """The access token's claims, and whether the revocations pushed to this process
+    (api/pushed_state.py) clear it: 401 TOKEN_REVOKED if they revoke it, False when
+    they cannot be trusted now (the caller then checks the version). No I/O."""
+    claims = check_claims(request, bearer_token(request), tokens.ACCESS)
+    revoked = pushed.revoked(claims.member_id, claims.version)
+    if revoked:
+        raise unauthenticated("TOKEN_REVOKED", "the token has been revoked")
+    return claims, revoked is not None
 
 
 async def check_version(request: web.Request, claims: tokens.Claims) -> None:

@@ -16,17 +16,24 @@ One Lua script does, in this order, what used to take four round trips:
 In ``SOLD_OUT`` mode (a request with an Idempotency-Key for a product known to
 be sold out) it stops after the lookup of 3: the decided order, or SOLD_OUT.
 Redis errors reach the caller, which then does each step the old way (each of
-them lets the order through when Redis is down).
+them lets the order through when Redis is down). ``check_admission`` turns the
+verdicts that refuse the order into their errors (no I/O).
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
+from api.auth import unauthenticated
+from api.errors import rate_limited, unavailable
 from api.ratelimit import WINDOW_TTL_SECONDS
+from api.token_versions import TokenVersions
+from api.tokens import Claims
 from storage.order_projection import ORDER_TTL_SECONDS, projection_entry, typed_order
 from streams.redis_keys import idempotency_key, order_status_key, rate_key, token_version_key
 from streams.settings import Settings
@@ -39,6 +46,7 @@ RATE_LIMITED = "RATE_LIMITED"
 DECIDED = "DECIDED"  # the Idempotency-Key's order is decided: answer it
 OTHER_PRODUCT = "OTHER_PRODUCT"  # the key's order is for another product: answer it PENDING
 SOLD_OUT = "SOLD_OUT"
+UNPRODUCED = (DECIDED, SOLD_OUT, OTHER_PRODUCT)  # answered without a produce
 
 # KEYS: 1 token version, 2 rate window, 3 idempotency claim, 4 order hash.
 # ARGV: 1 token version ('' = checked already), 2 rate limit (0 = off or counted already),
@@ -123,3 +131,32 @@ async def admit(
     if verdict == OK:
         return Admission(OK, fresh=reply[1] == "1")
     return Admission(verdict)
+
+
+def check_admission(
+    admission: Admission,
+    claims: Claims,
+    token_version: int | None,
+    settings: Settings,
+    versions: TokenVersions,
+    created_at: float,
+) -> None:
+    """Raise the refusal a verdict stands for: 401 for a revoked token or an unknown
+    member, 429 over the rate limit (Retry-After: the window's end), 503 for an
+    Idempotency-Key whose order is another member's (a uuid5 collision). The version
+    read or checked by the script goes to the in-process cache."""
+    if admission.verdict == VERSION:
+        assert admission.version is not None
+        versions.remember(claims.member_id, admission.version)
+        if claims.version < admission.version:
+            raise unauthenticated("TOKEN_REVOKED", "the token has been revoked")
+        raise unauthenticated(message="unknown member")
+    if admission.verdict == RATE_LIMITED:
+        retry_after = max(1, math.ceil(int(created_at) + 1 - time.time()))
+        raise rate_limited(retry_after, f"more than {settings.rate_limit} requests per second")
+    if admission.verdict == DECIDED:
+        assert admission.order is not None
+        if admission.order["member_id"] != claims.member_id:
+            raise unavailable("this Idempotency-Key cannot be used")
+    if token_version is not None:
+        versions.remember(claims.member_id, token_version)

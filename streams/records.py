@@ -185,8 +185,8 @@ def _record(name: str, doc: str, fields: Mapping[str, Any], **defaults: Any) -> 
 
 
 # Never instantiated (the stock agent sends plain dicts of the same fields, in the
-# same order: agents/stock_state.order_event); it names the topic's value type and
-# its JSON Schema (ops/record_schemas.py).
+# same order: agents/stock_state.order_event); it describes the topic's values, and
+# ops/record_schemas.py their JSON Schema.
 OrderEvent = _record(
     "OrderEvent",
     """Something happened to an order; ``event`` names what (e.g. ``OrderReserved``).

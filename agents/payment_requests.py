@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import faust
+
 from agents.payment_gateway import CHARGE, REFUND, GatewayResult
 from streams.records import MAX_BATCH_COMMANDS, CommandBatch, PaymentEvent, SettlePayment
 
@@ -85,7 +87,8 @@ def event_name(result: GatewayResult) -> str:
     return PAYMENT_SUCCEEDED if result.operation == CHARGE else PAYMENT_REFUNDED
 
 
-def payment_event(request: PaymentRequest, result: GatewayResult) -> PaymentEvent:
+def payment_event(request: PaymentRequest, result: GatewayResult) -> faust.Record:
+    """The PaymentEvent (built from its fields: streams.shapes) of ``result``."""
     return PaymentEvent(
         event=event_name(result),
         payment_id=payment_id(request.order_id, result.operation),

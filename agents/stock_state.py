@@ -7,9 +7,11 @@ checkout rules (agents/checkout_rules.py). Pure: no Faust, no Kafka.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass
 from typing import Any
 
+from streams.shapes import ORDER_EVENT_FIELDS, ORDER_FIELDS
 from tables.stock_records import JsonObject, Order, Product
 
 
@@ -40,24 +42,15 @@ class State:
     member_units: int = 0
 
 
+# The order's fields in their order (streams.shapes), read in one call.
+_order_values = operator.attrgetter(*ORDER_FIELDS)
+
+
 def order_event(order: Order, command: Located, name: str) -> JsonObject:
-    """The OrderEvent (streams.records) announcing the order's status after ``command``."""
-    return {
-        "event": name,
-        "order_id": order.order_id,
-        "member_id": order.member_id,
-        "product_id": order.product_id,
-        "qty": order.qty,
-        "amount": order.amount,
-        "status": order.status,
-        "reason": order.reason,
-        "created_at": order.created_at,
-        "updated_at": order.updated_at,
-        "expires_at": order.expires_at,
-        "command_partition": command.partition,
-        "command_offset": command.offset,
-        "command_index": command.index,
-    }
+    """The OrderEvent (streams.records) announcing the order's status after ``command``:
+    its name, the order's fields, the command's place (ORDER_EVENT_FIELDS' order)."""
+    values = (name, *_order_values(order), *command.place)
+    return dict(zip(ORDER_EVENT_FIELDS, values, strict=True))
 
 
 def transition(

@@ -40,6 +40,7 @@ from api.refused_addresses import RefusedAddresses
 from api.times import datetime_rfc3339
 from api.token_versions import TokenVersions
 from storage import members as member_sql
+from streams.shapes import ORDER_TIMES
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +140,9 @@ async def me(request: web.Request) -> web.Response:
 
 
 def order_view(row: dict[str, Any]) -> dict[str, Any]:
-    times = ("created_at", "updated_at", "expires_at")
     return {
-        name: datetime_rfc3339(value) if name in times else value for name, value in row.items()
+        name: datetime_rfc3339(value) if name in ORDER_TIMES else value
+        for name, value in row.items()
     }
 
 

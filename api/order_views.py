@@ -9,16 +9,17 @@ from aiohttp import web
 
 from api import jsons
 from api.times import rfc3339
+from streams.shapes import ORDER_FIELDS, ORDER_TIMES
 from streams.statuses import REJECTED, RESERVED
-
-ORDER_FIELDS = ("order_id", "member_id", "product_id", "qty", "amount", "status", "reason")
 
 
 def order_body(order: Mapping[str, Any]) -> dict[str, Any]:
-    body = {name: order.get(name) for name in ORDER_FIELDS}
-    for name in ("created_at", "updated_at", "expires_at"):
-        body[name] = rfc3339(order.get(name))
-    return body
+    """The contract's Order: the order's fields (streams.shapes) and no others (a
+    projection's rank, a row's status_rank), times as RFC 3339."""
+    return {
+        name: rfc3339(order.get(name)) if name in ORDER_TIMES else order.get(name)
+        for name in ORDER_FIELDS
+    }
 
 
 def decision_response(

@@ -12,6 +12,7 @@ from typing import Any
 import pymysql
 
 from storage.mysql import Cursor
+from streams.shapes import ORDER_FIELDS
 
 DUPLICATE_KEY = 1062
 Row = dict[str, Any]
@@ -93,8 +94,7 @@ def bump_token_version(cur: Cursor, member_id: int) -> int:
 def orders_of(cur: Cursor, member_id: int) -> list[Row]:
     """The member's orders from MySQL, newest first (the contract's Order columns)."""
     cur.execute(
-        "SELECT order_id, member_id, product_id, qty, amount, status, reason,"
-        " created_at, updated_at, expires_at FROM orders"
+        f"SELECT {', '.join(ORDER_FIELDS)} FROM orders"
         " WHERE member_id = %s ORDER BY created_at DESC, order_id DESC",
         (member_id,),
     )

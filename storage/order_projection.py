@@ -15,23 +15,16 @@ from redis.asyncio import Redis
 
 from streams.redis_keys import holds_key, order_status_key
 from streams.settings import Settings
+from streams.shapes import ORDER_FIELDS, ORDER_TIMES, ORDER_TYPES
 from streams.statuses import PENDING, RESERVED, STATUS_RANK
 
 # Redis is a cache of recent orders; MySQL keeps them all.
 ORDER_TTL_SECONDS = 24 * 3600
 
-FIELDS = (
-    "order_id",
-    "member_id",
-    "product_id",
-    "qty",
-    "amount",
-    "status",
-    "reason",
-    "created_at",
-    "updated_at",
-    "expires_at",
-)
+# The hash's fields: the order's (streams.shapes), and its own ``rank`` (the status's,
+# which the scripts compare).
+FIELDS = ORDER_FIELDS
+_INTS = tuple(name for name, kind in ORDER_TYPES.items() if kind is int)
 
 # KEYS: the set of live holds, then each order's hash. ARGV: the hashes' ttl, then a
 # JSON list with, for each hash of KEYS in turn, [rank, hold member, hold, field,
@@ -120,9 +113,9 @@ def typed_order(raw: Mapping[str, str]) -> dict[str, Any]:
     order: dict[str, Any] = {}
     for name in FIELDS:
         value = raw.get(name, "")
-        if name in ("member_id", "product_id", "qty", "amount"):
+        if name in _INTS:
             order[name] = int(value)
-        elif name in ("created_at", "updated_at", "expires_at"):
+        elif name in ORDER_TIMES:
             order[name] = float(value) if value else None
         else:
             order[name] = value or None

@@ -10,6 +10,7 @@ The same rule merges a batch in Python first, so each order is written once.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,44 +19,43 @@ import orjson
 
 from storage.mysql import Cursor
 from storage.utc import to_epoch_micros
+from streams.shapes import (
+    ORDER_FIELDS,
+    ORDER_TIMES,
+    ORDER_TYPES,
+    OrderFields,
+    base_type,
+    is_optional,
+)
 from streams.statuses import STATUS_RANK
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class OrderRow:
-    order_id: str
-    member_id: int
-    product_id: int
-    qty: int
-    amount: int
-    status: str
-    reason: str | None
-    created_at: float
-    updated_at: float
-    expires_at: float | None
+class OrderRow(OrderFields):
+    """An order's row: the order's fields (streams.shapes); ``status_rank`` is derived."""
 
     @property
     def precedence(self) -> tuple[int, float]:
         return STATUS_RANK[self.status], self.updated_at
 
 
+# Each field of an OrderEvent as the row takes it: its type (int, str, float), and
+# whether it may be null or missing (then None).
+_FROM_EVENT = tuple(
+    (name, base_type(kind), is_optional(kind)) for name, kind in ORDER_TYPES.items()
+)
+
+
 def order_row(event: Mapping[str, Any]) -> OrderRow | None:
     """The row an OrderEvent (as decoded JSON) asks for; None if it is malformed."""
+    values: dict[str, Any] = {}
     try:
-        row = OrderRow(
-            order_id=str(event["order_id"]),
-            member_id=int(event["member_id"]),
-            product_id=int(event["product_id"]),
-            qty=int(event["qty"]),
-            amount=int(event["amount"]),
-            status=str(event["status"]),
-            reason=None if event.get("reason") is None else str(event["reason"]),
-            created_at=float(event["created_at"]),
-            updated_at=float(event["updated_at"]),
-            expires_at=None if event.get("expires_at") is None else float(event["expires_at"]),
-        )
+        for name, kind, optional in _FROM_EVENT:
+            value = event.get(name) if optional else event[name]
+            values[name] = None if optional and value is None else kind(value)
+        row: OrderRow | None = OrderRow(**values)
     except (KeyError, TypeError, ValueError):
         row = None
     if row is None or row.status not in STATUS_RANK or min(row.qty, row.amount) < 0:
@@ -90,56 +90,44 @@ _FOLLOWING = ("status", "reason", "expires_at", "updated_at")
 # escaping: pymysql's executemany escaped every value of every row in Python, and
 # that cost the saga worker more than the statement costs MariaDB. The columns are
 # wide enough for anything, so the table's own types and constraints judge each value.
+# They are the order's fields (streams.shapes), its times last, and the row's own
+# status_rank before them.
+_PLAIN = tuple(name for name in ORDER_FIELDS if name not in ORDER_TIMES)
+_SQL_TYPES = {str: "VARCHAR(255)", int: "BIGINT"}
 _COLUMNS = (
-    ("order_id", "VARCHAR(255)"),
-    ("member_id", "BIGINT"),
-    ("product_id", "BIGINT"),
-    ("qty", "BIGINT"),
-    ("amount", "BIGINT"),
-    ("status", "VARCHAR(255)"),
-    ("reason", "VARCHAR(255)"),
+    *((name, _SQL_TYPES[base_type(ORDER_TYPES[name])]) for name in _PLAIN),
     ("status_rank", "INT"),
-    ("created_at", "BIGINT"),
-    ("updated_at", "BIGINT"),
-    ("expires_at", "BIGINT"),
+    *((name, "BIGINT") for name in ORDER_TIMES),
 )
-_TIMES = ("created_at", "updated_at", "expires_at")
+COLUMNS = tuple(name for name, _ in _COLUMNS)
 _BATCH = ", ".join(
     f"new_{name} {kind} PATH '$[{index}]'" for index, (name, kind) in enumerate(_COLUMNS)
 )
 # Naive UTC DATETIME(6) from epoch microseconds, whatever the session's time zone.
 _SELECTED = ", ".join(
     f"TIMESTAMPADD(MICROSECOND, new_{name}, TIMESTAMP'1970-01-01 00:00:00')"
-    if name in _TIMES
+    if name in ORDER_TIMES
     else f"new_{name}"
     for name, _ in _COLUMNS
 )
 
 # ``{batch}``: the rows' document as a hex literal (``upsert_statement``).
 UPSERT_ORDERS = (
-    f"INSERT INTO orders ({', '.join(name for name, _ in _COLUMNS)}) SELECT {_SELECTED}"
+    f"INSERT INTO orders ({', '.join(COLUMNS)}) SELECT {_SELECTED}"
     f" FROM JSON_TABLE(CONVERT({{batch}} USING utf8mb4), '$[*]' COLUMNS ({_BATCH})) AS batch"
     " ON DUPLICATE KEY UPDATE "
     + ", ".join(f"{col} = IF({_NOT_OLDER}, VALUES({col}), {col})" for col in _FOLLOWING)
     + ", status_rank = GREATEST(status_rank, VALUES(status_rank))"
 )
 
+_plain_values = operator.attrgetter(*_PLAIN)
+_time_values = operator.attrgetter(*ORDER_TIMES)
+
 
 def order_params(row: OrderRow) -> list[Any]:
     """``row`` as one entry of the batch's document, in column order."""
-    return [
-        row.order_id,
-        row.member_id,
-        row.product_id,
-        row.qty,
-        row.amount,
-        row.status,
-        row.reason,
-        STATUS_RANK[row.status],
-        to_epoch_micros(row.created_at),
-        to_epoch_micros(row.updated_at),
-        to_epoch_micros(row.expires_at),
-    ]
+    times = [to_epoch_micros(value) for value in _time_values(row)]
+    return [*_plain_values(row), STATUS_RANK[row.status], *times]
 
 
 def upsert_statement(rows: Iterable[OrderRow]) -> str:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from storage.mysql import Cursor
+from streams.shapes import ORDER_FIELDS, ORDER_TIMES
 
-ORDER_COLUMNS = (
-    "order_id, member_id, product_id, qty, amount, status, reason,"
-    " UNIX_TIMESTAMP(created_at) AS created_at, UNIX_TIMESTAMP(updated_at) AS updated_at,"
-    " UNIX_TIMESTAMP(expires_at) AS expires_at"
+# The order's fields (streams.shapes), times as epoch seconds.
+ORDER_COLUMNS = ", ".join(
+    f"UNIX_TIMESTAMP({name}) AS {name}" if name in ORDER_TIMES else name for name in ORDER_FIELDS
 )
 
 
 def _typed(row: dict[str, Any]) -> dict[str, Any]:
-    for name in ("created_at", "updated_at", "expires_at"):
+    for name in ORDER_TIMES:
         if row[name] is not None:
             row[name] = float(row[name])
     return row

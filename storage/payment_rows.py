@@ -8,12 +8,14 @@ ignored (the table's keys are ``payment_id`` and ``(order_id, kind)``).
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from storage.mysql import Cursor
 from storage.utc import to_datetime
+from streams.shapes import PAYMENT_TYPES, base_type
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +23,21 @@ KINDS = frozenset({"CHARGE", "REFUND"})
 STATUSES = frozenset({"SUCCEEDED", "FAILED"})
 
 
+# The row keeps the payment's fields (streams.shapes) but the order's product and
+# member, two of them under the contract's column names.
+_RENAMED = {"operation": "kind", "at": "created_at"}
+_NOT_STORED = ("product_id", "member_id")
+_FROM_EVENT = tuple(
+    (name, base_type(kind)) for name, kind in PAYMENT_TYPES.items() if name not in _NOT_STORED
+)
+COLUMNS = tuple(_RENAMED.get(name, name) for name, _ in _FROM_EVENT)
+_TIMES = tuple(_RENAMED.get(name, name) for name, kind in _FROM_EVENT if kind is float)
+
+
 @dataclass(frozen=True)
 class PaymentRow:
+    """A ``payments`` row: COLUMNS, in their order (tests/unit/test_record_shapes.py)."""
+
     payment_id: str
     order_id: str
     kind: str
@@ -34,14 +49,7 @@ class PaymentRow:
 def payment_row(event: Mapping[str, Any]) -> PaymentRow | None:
     """The row of a PaymentEvent (as decoded JSON); None if it is malformed."""
     try:
-        row = PaymentRow(
-            payment_id=str(event["payment_id"]),
-            order_id=str(event["order_id"]),
-            kind=str(event["operation"]),
-            status=str(event["status"]),
-            amount=int(event["amount"]),
-            created_at=float(event["at"]),
-        )
+        row: PaymentRow | None = PaymentRow(*(kind(event[name]) for name, kind in _FROM_EVENT))
     except (KeyError, TypeError, ValueError):
         row = None
     if row is None or row.kind not in KINDS or row.status not in STATUSES or row.amount < 0:
@@ -51,11 +59,11 @@ def payment_row(event: Mapping[str, Any]) -> PaymentRow | None:
 
 
 INSERT_PAYMENTS = (
-    "INSERT INTO payments (payment_id, order_id, kind, status, amount, created_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
+    f"INSERT INTO payments ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
     # The first write wins; a duplicate key is a replay, not an error.
     " ON DUPLICATE KEY UPDATE payment_id = payment_id"
 )
+_values = operator.attrgetter(*COLUMNS)
 
 
 def insert_payments(cur: Cursor, rows: Iterable[PaymentRow]) -> int:
@@ -64,7 +72,10 @@ def insert_payments(cur: Cursor, rows: Iterable[PaymentRow]) -> int:
     for row in rows:
         unique.setdefault(row.payment_id, row)
     params = [
-        (r.payment_id, r.order_id, r.kind, r.status, r.amount, to_datetime(r.created_at))
+        tuple(
+            to_datetime(value) if column in _TIMES else value
+            for column, value in zip(COLUMNS, _values(r), strict=True)
+        )
         for _, r in sorted(unique.items())
     ]
     if params:

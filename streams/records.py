@@ -14,6 +14,8 @@ from typing import Any
 
 import faust
 
+from streams.shapes import ORDER_EVENT_TYPES, PAYMENT_EVENT_TYPES
+
 
 class _Json(
     faust.Record, serializer="json", validation=True, include_metadata=False, abstract=True
@@ -176,43 +178,31 @@ def decode_commands(data: Mapping[str, Any]) -> list[_Json]:
     return bodies
 
 
-class OrderEvent(_Json):
+def _record(name: str, doc: str, fields: Mapping[str, Any], **defaults: Any) -> type[_Json]:
+    """A record class with ``fields`` (name: type), in that order (streams.shapes)."""
+    namespace = {"__module__": __name__, "__qualname__": name, "__doc__": doc}
+    return type(name, (_Json,), {**namespace, "__annotations__": dict(fields), **defaults})
+
+
+# Never instantiated (the stock agent sends plain dicts of the same fields, in the
+# same order: agents/stock_state.order_event); it describes the topic's values, and
+# ops/record_schemas.py their JSON Schema.
+OrderEvent = _record(
+    "OrderEvent",
     """Something happened to an order; ``event`` names what (e.g. ``OrderReserved``).
 
-    ``status`` is the order's status after the event; ``command_offset`` (and
-    ``command_index`` within a CommandBatch) place the stock command that caused
-    it in its partition of ``stock-commands`` (arrival order, for
-    first-come-first-served checks).
-    """
+    The order's fields (streams.shapes.OrderFields), ``status`` the one after the
+    event; ``command_partition``, ``command_offset`` (and ``command_index`` within a
+    CommandBatch) place the stock command that caused it in ``stock-commands``
+    (arrival order, for first-come-first-served checks).
+    """,
+    ORDER_EVENT_TYPES,
+    command_index=0,
+)
 
-    event: str
-    order_id: str
-    member_id: int
-    product_id: int
-    qty: int
-    amount: int
-    status: str
-    reason: str | None
-    created_at: float
-    updated_at: float
-    expires_at: float | None
-    command_partition: int
-    command_offset: int
-    # The command's place in its record (a CommandBatch's list; 0 for a bare command).
-    command_index: int = 0
-
-
-class PaymentEvent(_Json):
+PaymentEvent = _record(
+    "PaymentEvent",
     """The payment gateway charged or refunded an order (``event``: PaymentSucceeded,
-    PaymentFailed, PaymentRefunded). ``payment_id`` is deterministic per order and
-    operation, so a retried or replayed request is recognisably the same payment."""
-
-    event: str
-    payment_id: str
-    order_id: str
-    product_id: int
-    member_id: int
-    operation: str  # CHARGE or REFUND
-    status: str  # SUCCEEDED or FAILED
-    amount: int
-    at: float
+    PaymentFailed, PaymentRefunded), then the payment (streams.shapes.PaymentFields).""",
+    PAYMENT_EVENT_TYPES,
+)

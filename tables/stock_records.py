@@ -10,8 +10,8 @@ topology.md, "Why a crash cannot oversell"). Keys carry a kind prefix:
 - ``m:{product_id}:{member_id}``: ``{"units": n}``, units the member holds
   (reserved or paid) of the product.
 
-Values are plain JSON objects. This module imports no Faust, so the decision
-rules and their tests use it as is.
+Values are plain JSON objects. This module imports no Faust (nor does
+streams.shapes), so the decision rules and their tests use it as is.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from streams.shapes import OrderFields
 
 PRODUCT_PREFIX = "p:"
 ORDER_PREFIX = "o:"
@@ -59,19 +61,10 @@ class Product:
 
 
 @dataclass(frozen=True)
-class Order:
-    """An order as the stock agent knows it; ``events`` are all it ever emitted."""
+class Order(OrderFields):
+    """An order as the stock agent knows it: the order's fields (streams.shapes), and
+    what only the table keeps: ``events``, all it ever emitted, and ``payment``."""
 
-    order_id: str
-    member_id: int
-    product_id: int
-    qty: int
-    amount: int
-    status: str
-    reason: str | None
-    created_at: float
-    updated_at: float
-    expires_at: float | None
     # Where the order's money stands (agents/checkout_rules.py); outside, only
     # ``status`` shows: a charge in flight leaves the order RESERVED.
     payment: str = "NONE"

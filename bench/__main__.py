@@ -2,4 +2,5 @@
 
 from bench.main import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # importing this module runs nothing
+    raise SystemExit(main())

@@ -9,6 +9,7 @@ running before is brought back afterwards. ``make test`` runs it after the suite
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -74,7 +75,10 @@ def _check_restart_of_one_api(settings: Settings, specs: list[ProcessSpec]) -> l
     return failures
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # No options: this only makes `--help` (or a stray argument) answer instead of
+    # starting and stopping the stack.
+    argparse.ArgumentParser(prog="python -m ops.stack_check", description=__doc__).parse_args(argv)
     settings = Settings.from_env()
     # Prometheus is part of what `make up` starts and `make down` stops.
     app = [*stack.app_specs(settings), monitoring.stack_spec()]

@@ -338,7 +338,7 @@ def _revoking(self: ConsumerRebalanceListener, revoked: Any) -> Any:
 def stale(message: Any) -> bool:
     """Was the message fetched before its partition's latest seek, revoke or assignment?"""
     fetched = _delivered_epochs.get(message)
-    return fetched is not None and fetched != position_epoch(message.tp)
+    return _moved_since(fetched, message.tp)
 
 
 def set_aside(consumer: Any, message: Any) -> None:
@@ -349,7 +349,11 @@ def set_aside(consumer: Any, message: Any) -> None:
 
 
 def fetched_before_a_seek(fetched_epochs: Mapping[tuple[str, int], int], tp: TP) -> bool:
-    fetched = fetched_epochs.get((tp[0], tp[1]))
+    return _moved_since(fetched_epochs.get((tp[0], tp[1])), tp)
+
+
+def _moved_since(fetched: int | None, tp: tuple[str, int]) -> bool:
+    """Was the position of ``tp`` set again since the epoch a record was fetched under?"""
     return fetched is not None and fetched != position_epoch(tp)
 
 
@@ -362,13 +366,13 @@ def _consumer_init(self: Consumer, *args: Any, **kwargs: Any) -> None:
 
     async def deliver_unless_stale(message: Any) -> None:
         tp = message.tp
-        if fetched_before_a_seek(self._fetched_epochs, tp):  # type: ignore[attr-defined]
+        fetched = self._fetched_epochs.get((tp[0], tp[1]))  # type: ignore[attr-defined]
+        if _moved_since(fetched, tp):  # fetched_before_a_seek, one lookup a message
             if tp not in stale_since_seek:
                 log.info("%s: offset %s was fetched before a seek; read again", tp, message.offset)
             stale_since_seek[tp] = position_epoch(tp)
             return
         stale_since_seek.pop(tp, None)
-        fetched = self._fetched_epochs.get((tp[0], tp[1]))  # type: ignore[attr-defined]
         if fetched is not None:
             _delivered_epochs[message] = fetched
         await deliver(message)

@@ -76,24 +76,25 @@ class StockStore:
     def __init__(self, table: Any, events_topic: str) -> None:
         self.table = table
         self.events_topic = events_topic
+        # Faust builds a table's store once; which kind it is is decided here, once:
+        # RocksDB in a worker, the memory store (no per-partition databases) in agent tests.
+        self._store = table.data
+        self._open_db: Callable[[int], Any] | None = getattr(self._store, "_db_for_partition", None)
 
     def read(self, partition: int, key: str) -> JsonObject | None:
         """The value under ``key`` in this partition's store, or None."""
-        store = self.table.data
-        open_db = getattr(store, "_db_for_partition", None)
-        if open_db is None:  # the memory store of agent tests
-            value: JsonObject | None = store.get(key)
+        if self._open_db is None:
+            value: JsonObject | None = self._store.get(key)
             return value
-        raw = open_db(partition).get(encode(key))
+        raw = self._open_db(partition).get(encode(key))
         return None if raw is None else orjson.loads(raw)
 
     def store_puts(self, partition: int, encoded: Sequence[tuple[bytes, bytes]]) -> None:
         """Put encoded records in this partition's store, as one RocksDB write."""
-        store = self.table.data
-        open_db = getattr(store, "_db_for_partition", None)
-        if open_db is None:  # the memory store of agent tests: decoded values
+        open_db = self._open_db
+        if open_db is None:  # the memory store keeps decoded values
             for key, value in encoded:
-                store[orjson.loads(key)] = orjson.loads(value)
+                self._store[orjson.loads(key)] = orjson.loads(value)
             return
         batch = rocksdict.WriteBatch(raw_mode=True)
         for key, value in encoded:
@@ -130,7 +131,7 @@ class StockStore:
         # Where a warm restart (after a clean stop) resumes reading the changelog;
         # Faust writes it for every changelog record, once a record is enough.
         def remember(future: Any) -> None:
-            set_offset = getattr(self.table.data, "set_persisted_offset", None)
+            set_offset = getattr(self._store, "set_persisted_offset", None)
             if set_offset is not None and not future.cancelled() and future.exception() is None:
                 set_offset(tp, future.result().offset)
 

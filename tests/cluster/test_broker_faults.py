@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
@@ -45,20 +46,33 @@ async def busiest_leader(cluster: KafkaThree, topic: str) -> tuple[int, list[int
     return victim, sorted(p for p, leader in leaders.items() if leader == victim)
 
 
-async def _sale(settings: Settings, workers: Workers, apis: Apis) -> tuple[Rig, Buyers]:
+@dataclass(frozen=True)
+class Opening:
+    """A sale under way (200 orders acknowledged) and the broker picked to fail."""
+
+    rig: Rig
+    buyers: Buyers
+    topic: str  # stock-commands
+    victim: int
+    led: list[int]  # the partitions of stock-commands the victim leads
+    in_flight: int  # orders sent and not yet answered when the fault comes
+
+
+async def _open(settings: Settings, workers: Workers, apis: Apis, cluster: KafkaThree) -> Opening:
     rig = await open_sale(settings, workers, apis)
     buyers = rig.buyers()
     await buyers.until(acknowledged=200)
-    return rig, buyers
+    topic = STOCK_COMMANDS.name(rig.settings)
+    victim, led = await busiest_leader(cluster, topic)
+    return Opening(rig, buyers, topic, victim, led, sum(buyers.in_flight.values()))
 
 
-async def _finish(
-    rig: Rig, buyers: Buyers, cluster: KafkaThree, fault: str, in_flight: int, figures: str
-) -> None:
+async def _finish(opening: Opening, cluster: KafkaThree, fault: str, figures: str) -> None:
     """More decisions after the fault, then the audit, exact totals, nothing decided twice."""
+    rig, buyers = opening.rig, opening.buyers
     await buyers.until_decided(150, within=120)
     await buyers.stop()
-    report = await audit_clean(rig, buyers, fault, in_flight, allowed={503}, within=120)
+    report = await audit_clean(rig, buyers, fault, opening.in_flight, allowed={503}, within=120)
     rows, _ = exact_totals(report)
     await assert_no_order_decided_twice(rig.settings, buyers.acknowledged())
     ports = [w.web_port for w in rig.workers.values() if w.alive]
@@ -73,23 +87,20 @@ async def test_the_leader_of_stock_commands_killed_mid_sale(
     api_factory: Apis,
     kafka_three: KafkaThree,
 ) -> None:
-    rig, buyers = await _sale(settings_factory(), worker_factory, api_factory)
-    topic = STOCK_COMMANDS.name(rig.settings)
-    victim, led = await busiest_leader(kafka_three, topic)
+    sale = await _open(settings_factory(), worker_factory, api_factory, kafka_three)
     loop = asyncio.get_running_loop()
-    in_flight = sum(buyers.in_flight.values())
     began = loop.time()
-    kafka_three.kill(victim)
-    await kafka_three.until_led_without(topic, victim, MOVE_WITHIN)
+    kafka_three.kill(sale.victim)
+    await kafka_three.until_led_without(sale.topic, sale.victim, MOVE_WITHIN)
     moved = loop.time() - began
-    await buyers.until_decided(50, within=60)
-    during = answers_between(buyers, began, loop.time())
+    await sale.buyers.until_decided(50, within=60)
+    during = answers_between(sale.buyers, began, loop.time())
     assert set(during) <= HONEST, during
     figures = (
-        f"node {victim} led partitions {led}; new leaders after {moved:.1f}s;"
+        f"node {sale.victim} led partitions {sale.led}; new leaders after {moved:.1f}s;"
         f" answers until decisions resumed {dict(during)}"
     )
-    await _finish(rig, buyers, kafka_three, f"kill -9 of broker {victim}", in_flight, figures)
+    await _finish(sale, kafka_three, f"kill -9 of broker {sale.victim}", figures)
 
 
 async def test_the_killed_leader_restarts_rejoins_and_catches_up(
@@ -98,26 +109,23 @@ async def test_the_killed_leader_restarts_rejoins_and_catches_up(
     api_factory: Apis,
     kafka_three: KafkaThree,
 ) -> None:
-    rig, buyers = await _sale(settings_factory(), worker_factory, api_factory)
-    topic = STOCK_COMMANDS.name(rig.settings)
-    victim, led = await busiest_leader(kafka_three, topic)
-    in_flight = sum(buyers.in_flight.values())
-    kafka_three.kill(victim)
-    await kafka_three.until_led_without(topic, victim, MOVE_WITHIN)
+    sale = await _open(settings_factory(), worker_factory, api_factory, kafka_three)
+    kafka_three.kill(sale.victim)
+    await kafka_three.until_led_without(sale.topic, sale.victim, MOVE_WITHIN)
     # Orders go on while it is away, so it has records to catch up on.
-    await buyers.until_decided(150, within=60)
+    await sale.buyers.until_decided(150, within=60)
     loop = asyncio.get_running_loop()
     began = loop.time()
-    kafka_three.restart(victim)
+    kafka_three.restart(sale.victim)
     # Back in every ISR: it holds every record the leaders hold.
     caught_up = await kafka_three.until_in_sync(IN_SYNC_WITHIN)
-    during = answers_between(buyers, began, loop.time())
+    during = answers_between(sale.buyers, began, loop.time())
     assert set(during) <= HONEST, during
     figures = (
-        f"node {victim} (led {led}) back in every ISR {caught_up:.1f}s after its restart;"
-        f" answers meanwhile {dict(during)}"
+        f"node {sale.victim} (led {sale.led}) back in every ISR {caught_up:.1f}s after its"
+        f" restart; answers meanwhile {dict(during)}"
     )
-    await _finish(rig, buyers, kafka_three, f"broker {victim} restarted", in_flight, figures)
+    await _finish(sale, kafka_three, f"broker {sale.victim} restarted", figures)
 
 
 async def test_a_broker_frozen_for_20_seconds(
@@ -126,25 +134,22 @@ async def test_a_broker_frozen_for_20_seconds(
     api_factory: Apis,
     kafka_three: KafkaThree,
 ) -> None:
-    rig, buyers = await _sale(settings_factory(), worker_factory, api_factory)
-    topic = STOCK_COMMANDS.name(rig.settings)
-    victim, led = await busiest_leader(kafka_three, topic)
+    sale = await _open(settings_factory(), worker_factory, api_factory, kafka_three)
     loop = asyncio.get_running_loop()
-    in_flight = sum(buyers.in_flight.values())
     began = loop.time()
-    kafka_three.freeze(victim)
+    kafka_three.freeze(sale.victim)
     try:
-        await kafka_three.until_led_without(topic, victim, FREEZE_SECONDS)
+        await kafka_three.until_led_without(sale.topic, sale.victim, FREEZE_SECONDS)
         moved = loop.time() - began
         await asyncio.sleep(max(0.0, FREEZE_SECONDS - moved))
     finally:
-        kafka_three.thaw(victim)
-    during = answers_between(buyers, began, loop.time())
+        kafka_three.thaw(sale.victim)
+    during = answers_between(sale.buyers, began, loop.time())
     assert set(during) <= HONEST, during
     caught_up = await kafka_three.until_in_sync(IN_SYNC_WITHIN)
     figures = (
-        f"node {victim} (led {led}) frozen {FREEZE_SECONDS:.0f}s, its partitions led"
+        f"node {sale.victim} (led {sale.led}) frozen {FREEZE_SECONDS:.0f}s, its partitions led"
         f" elsewhere after {moved:.1f}s, back in every ISR {caught_up:.1f}s after SIGCONT;"
         f" answers while frozen {dict(during)}"
     )
-    await _finish(rig, buyers, kafka_three, f"broker {victim} frozen", in_flight, figures)
+    await _finish(sale, kafka_three, f"broker {sale.victim} frozen", figures)

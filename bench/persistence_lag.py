@@ -115,11 +115,11 @@ async def _measure(settings: Settings, orders: int, products: int) -> dict[str, 
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=10_000, help="orders (2 events each)")
     parser.add_argument("--products", type=int, default=50)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="persistence-lag-") as tmp,
         fresh_namespace(Settings.from_env(), Path(tmp), "bench", remove_all=True) as settings,

@@ -161,13 +161,13 @@ def measure(settings: Settings, args: argparse.Namespace, workdir: Path) -> None
         saga.stop()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--products", type=int, default=8)
     parser.add_argument("--paid", type=float, default=0.0, help="share of reservations paid")
     parser.add_argument("--profile", help="py-spy raw profile of the saga worker to this file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="saga-bench-") as tmp,
         fresh_namespace(Settings.from_env(), Path(tmp), "bench", remove_all=True) as settings,

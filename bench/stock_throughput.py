@@ -116,7 +116,7 @@ async def report(settings: Settings, orders: int, worker: ManagedProcess) -> Non
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--products", type=int, default=8)
@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument(
         "--with-saga", action="store_true", help="a saga worker follows the decisions meanwhile"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="stock-bench-") as tmp,
         fresh_namespace(Settings.from_env(), Path(tmp), "bench", remove_all=True) as settings,

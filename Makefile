@@ -64,7 +64,8 @@ BENCH := $(PY) -m bench
 BENCH_ARGS ?=
 
 .PHONY: bench bench-flash bench-checkout bench-throughput bench-scale bench-ceiling \
-	bench-recovery bench-smoke bench-profile bench-expiry bench-peer
+	bench-recovery bench-smoke bench-profile bench-expiry bench-peer \
+	bench-stock bench-saga bench-persistence bench-token
 
 bench: services
 	$(BENCH) $(BENCH_ARGS)
@@ -94,6 +95,23 @@ bench-peer: services
 # Time-to-decision of new orders while 20,000 holds expire together (bench/expiry_burst.py).
 bench-expiry: services
 	$(PY) -m bench.expiry_burst $(BENCH_ARGS)
+
+# One process alone, from a backlog produced straight to Kafka (no API): the stock
+# worker's decisions a second (bench/stock_throughput.py), the saga worker's events a
+# second (bench/saga_throughput.py), and how far MySQL trails the events it persists
+# (bench/persistence_lag.py). Each in a namespace of its own, removed at the end.
+bench-stock: services
+	$(PY) -m bench.stock_throughput $(BENCH_ARGS)
+
+bench-saga: services
+	$(PY) -m bench.saga_throughput $(BENCH_ARGS)
+
+bench-persistence: services
+	$(PY) -m bench.persistence_lag $(BENCH_ARGS)
+
+# The cost of checking a Bearer token, in process, with and without the cache (bench/token_check.py).
+bench-token: services
+	$(PY) -m bench.token_check $(BENCH_ARGS)
 
 bench-smoke: services
 	$(BENCH) --smoke $(BENCH_ARGS)

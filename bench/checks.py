@@ -16,7 +16,7 @@ from typing import Any
 
 from pymysql import Connection
 
-from bench.procs import VENV_BIN
+from kit.processes import VENV_BIN
 from storage.mysql import Cursor, MySQLConfig, connect
 from streams.settings import Settings
 from streams.statuses import PENDING

@@ -25,13 +25,13 @@ from aiokafka import AIOKafkaProducer
 
 from bench.client import HttpClient
 from bench.history import OffsetWatcher
-from bench.procs import free_port
-from bench.run_data import fresh_settings
 from bench.sale import list_products, seed_members
 from bench.stack import BenchStack
 from bench.stats import summary_ms
 from bench.tracker import Tracker
 from bench.waiting import poll_until
+from kit.namespace import fresh_settings
+from kit.processes import free_port
 from streams.records import ReserveOrder
 from streams.settings import Settings
 from streams.statuses import EXPIRED

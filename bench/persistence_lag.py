@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import random
 import sys
@@ -23,15 +24,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
-from bench.procs import ManagedProcess, free_port, wait_http_ok
-from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
-from ops.worker_command import worker_argv
+from kit.kafka import produce
+from kit.namespace import fresh_namespace
+from kit.processes import ManagedProcess, wait_http_ok, worker_process
 from storage.mysql import MySQLConfig, connect
-from streams.admin import ensure_topics
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, product_message_key
+from streams.topics import ORDER_EVENTS
 
 FINALS = ["PAID", "PAYMENT_FAILED", "CANCELLED", "EXPIRED"]
 EVENT_OF = {
@@ -67,12 +65,10 @@ def _events(orders: int, products: int, seed: int) -> list[dict[str, Any]]:
 
 
 def _start_worker(settings: Settings, data_dir: Path) -> ManagedProcess:
-    port = free_port()
-    argv = worker_argv(data_dir / "worker", port, log_level="warn", role="saga")
     # The saga role: it persists order events; no stock worker is needed.
-    env = {**settings.to_env(), "FLASHSALE_WORKER_ROLE": "saga"}
-    worker = ManagedProcess("worker", argv, env, data_dir / "worker.log", port)
-    wait_http_ok(f"http://127.0.0.1:{port}/ready/", worker.start(), timeout=60)
+    saga = dataclasses.replace(settings, worker_role="saga")
+    worker = worker_process(saga, data_dir / "worker", data_dir, "worker", log_level="warn")
+    wait_http_ok(f"http://127.0.0.1:{worker.port}/ready/", worker.start(), timeout=60)
     return worker
 
 
@@ -87,25 +83,9 @@ def _final_rows(settings: Settings) -> int:
 
 
 async def _produce(settings: Settings, events: list[dict[str, Any]]) -> float:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        acks="all",
-        linger_ms=5,
-        max_batch_size=256 * 1024,
-    )
-    await producer.start()
-    try:
-        topic = ORDER_EVENTS.name(settings)
-        futures = [
-            await producer.send(
-                topic, key=product_message_key(e["product_id"]), value=json.dumps(e).encode()
-            )
-            for e in events
-        ]
-        await asyncio.gather(*futures)
-        return time.monotonic()
-    finally:
-        await producer.stop()
+    """The events onto ``order-events``; the monotonic time of the last ack."""
+    await produce(settings, ORDER_EVENTS.name(settings), events, batch_bytes=256 * 1024)
+    return time.monotonic()
 
 
 async def _wait_rows(settings: Settings, count: int, within: float) -> float:
@@ -135,18 +115,18 @@ async def _measure(settings: Settings, orders: int, products: int) -> dict[str, 
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=10_000, help="orders (2 events each)")
     parser.add_argument("--products", type=int, default=50)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="persistence-lag-") as tmp:
+    args = parser.parse_args(argv)
+    with (
+        tempfile.TemporaryDirectory(prefix="persistence-lag-") as tmp,
+        fresh_namespace(Settings.from_env(), Path(tmp), "bench", remove_all=True) as settings,
+    ):
         data_dir = Path(tmp)
-        settings = fresh_settings(Settings.from_env(), data_dir)
         worker: ManagedProcess | None = None
         try:
-            create_database(settings)
-            asyncio.run(ensure_topics(settings))
             worker = _start_worker(settings, data_dir)
             print(json.dumps(asyncio.run(_measure(settings, args.orders, args.products))))
         except Exception:
@@ -155,8 +135,6 @@ def main() -> int:
         finally:
             if worker is not None:
                 worker.stop(60)
-            drop_database(settings)
-            asyncio.run(drop_topics_and_keys(settings))
     return 0
 
 

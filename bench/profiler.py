@@ -11,7 +11,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from bench.procs import VENV_BIN
+from kit.processes import VENV_BIN
 
 RATE = 200  # samples a second
 

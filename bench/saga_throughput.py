@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import random
 import subprocess
 import tempfile
@@ -31,19 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from aiokafka import AIOKafkaProducer
 
 from bench.cpu import cpu_seconds
-from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
-from ops.children import VENV_BIN
-from storage.mysql import Database
-from streams.admin import ensure_topics
+from kit.kafka import end_offsets_total, produce
+from kit.namespace import fresh_namespace
+from kit.processes import VENV_BIN, ManagedProcess, wait_http_ok, worker_process
+from storage.mysql import Cursor, Database
 from streams.redis_keys import holds_key
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_message_key
-from tests.support.order_events import query
-from tests.support.processes import ManagedProcess, wait_http_ok, worker_process
-from tests.support.sale import end_offsets_total
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS
 
 Json = dict[str, Any]
 FOLLOWED = "flashsale_saga_order_events_total"
@@ -91,24 +86,6 @@ def events(orders: int, products: int, paid: float, seed: int = 7) -> tuple[list
     return [*decisions, *payments], reserved - len(payments) // 2
 
 
-async def produce(settings: Settings, values: list[Json]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=512 * 1024
-    )
-    await producer.start()
-    try:
-        topic = ORDER_EVENTS.name(settings)
-        futures = [
-            await producer.send(
-                topic, key=product_message_key(v["product_id"]), value=json.dumps(v).encode()
-            )
-            for v in values
-        ]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
 def followed(port: int) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
         for line in resp.read().decode().splitlines():
@@ -134,10 +111,15 @@ def follow(saga: ManagedProcess, total: int, timeout: float) -> tuple[int, float
     return count - first[0], now - first[1], cpu - first[2]
 
 
+def _count_orders(cur: Cursor) -> list[dict[str, Any]]:
+    cur.execute("SELECT COUNT(*) AS n FROM orders")
+    return list(cur.fetchall())
+
+
 async def check(settings: Settings, orders: int, holds: int) -> str:
     db = Database(settings.mysql_url, size=1)
     try:
-        (row,) = await query(db, "SELECT COUNT(*) AS n FROM orders")
+        (row,) = await db.run(_count_orders)
     finally:
         db.close()
     client = redis.Redis.from_url(settings.redis_url)
@@ -154,9 +136,8 @@ async def check(settings: Settings, orders: int, holds: int) -> str:
 
 
 def measure(settings: Settings, args: argparse.Namespace, workdir: Path) -> None:
-    asyncio.run(ensure_topics(settings))
     values, holds = events(args.orders, args.products, args.paid)
-    asyncio.run(produce(settings, values))
+    asyncio.run(produce(settings, ORDER_EVENTS.name(settings), values, batch_bytes=512 * 1024))
     print(f"produced {len(values)} order events to {ORDER_EVENTS.name(settings)}")
     saga_settings = dataclasses.replace(settings, worker_role="saga", worker_id="saga-1")
     saga = worker_process(saga_settings, workdir / "saga.data", workdir, "saga").start()
@@ -180,21 +161,18 @@ def measure(settings: Settings, args: argparse.Namespace, workdir: Path) -> None
         saga.stop()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--products", type=int, default=8)
     parser.add_argument("--paid", type=float, default=0.0, help="share of reservations paid")
     parser.add_argument("--profile", help="py-spy raw profile of the saga worker to this file")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="saga-bench-") as tmp:
-        settings = fresh_settings(Settings.from_env(), Path(tmp))
-        create_database(settings)
-        try:
-            measure(settings, args, Path(tmp))
-        finally:
-            drop_database(settings)
-            asyncio.run(drop_topics_and_keys(settings))
+    args = parser.parse_args(argv)
+    with (
+        tempfile.TemporaryDirectory(prefix="saga-bench-") as tmp,
+        fresh_namespace(Settings.from_env(), Path(tmp), "bench", remove_all=True) as settings,
+    ):
+        measure(settings, args, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -9,17 +9,17 @@ Redis keys and its database, never anything else.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import shutil
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.procs import ManagedProcess, free_port, wait_http_ok
-from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
 from bench.shapes import Shape
+from kit.namespace import create_database, drop_database, drop_topics_and_keys, fresh_settings
+from kit.processes import ManagedProcess, free_port, wait_http_ok, worker_process
 from ops.stack import api_specs
-from ops.worker_command import worker_argv
 from streams.admin import ensure_topics
 from streams.settings import Settings
 
@@ -78,11 +78,11 @@ class BenchStack:
         # Each worker its own table store: two RocksDB instances cannot share a folder.
         datadir = self.run_dir / f"{name}.data"
         datadir.mkdir(parents=True, exist_ok=True)
-        env = {**self.settings.to_env(), "FLASHSALE_DATA_DIR": str(datadir)}
-        env.update(FLASHSALE_WORKER_ID=name, FLASHSALE_WORKER_ROLE=role)
+        named = dataclasses.replace(
+            self.settings, data_dir=str(datadir), worker_id=name, worker_role=role
+        )
         port = self.worker_ports.setdefault(number, free_port())
-        log = self.run_dir / f"{name}.log"
-        return ManagedProcess(name, worker_argv(datadir, port, role=role), env, log, port)
+        return worker_process(named, datadir, self.run_dir, name, port)
 
     async def start_worker(self, number: int, wait: bool = True) -> ManagedProcess:
         """Stock worker ``number``; ``wait``: until it says it decides (``/ready/``)."""

@@ -29,14 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.cpu import cpu_seconds
-from bench.run_data import create_database, drop_database, drop_topics_and_keys, fresh_settings
-from streams.admin import ensure_topics
+from kit.commands import listing, produce_commands, reserve
+from kit.kafka import EventReader, end_offsets_total
+from kit.namespace import fresh_namespace
+from kit.processes import ManagedProcess, wait_http_ok, worker_process
 from streams.records import CommandBatch
 from streams.settings import Settings
 from streams.topics import STOCK_TABLE
-from tests.support.processes import ManagedProcess, wait_http_ok, worker_process
-from tests.support.sale import end_offsets_total
-from tests.support.stock_sale import EventReader, listing, produce_commands, reserve
 
 
 def commands(
@@ -76,7 +75,6 @@ def packed(reserves: list[dict[str, Any]], per_record: int) -> list[dict[str, An
 async def measure(
     settings: Settings, orders: int, products: int, per_record: int, workdir: Path, with_saga: bool
 ) -> None:
-    await ensure_topics(settings)
     sent = await produce_commands(settings, commands(orders, products, per_record))
     print(
         f"produced {len(sent)} records ({products} listings, {orders} orders) to"
@@ -118,7 +116,7 @@ async def report(settings: Settings, orders: int, worker: ManagedProcess) -> Non
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--products", type=int, default=8)
@@ -128,24 +126,13 @@ def main() -> None:
     parser.add_argument(
         "--with-saga", action="store_true", help="a saga worker follows the decisions meanwhile"
     )
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="stock-bench-") as tmp:
-        settings = fresh_settings(Settings.from_env(), Path(tmp))
-        create_database(settings)
-        try:
-            asyncio.run(
-                measure(
-                    settings,
-                    args.orders,
-                    args.products,
-                    args.per_record,
-                    Path(tmp),
-                    args.with_saga,
-                )
-            )
-        finally:
-            drop_database(settings)
-            asyncio.run(drop_topics_and_keys(settings))
+    args = parser.parse_args(argv)
+    with (
+        tempfile.TemporaryDirectory(prefix="stock-bench-") as tmp,
+        fresh_namespace(Settings.from_env(), Path(tmp), "bench", remove_all=True) as settings,
+    ):
+        shape = (args.orders, args.products, args.per_record)
+        asyncio.run(measure(settings, *shape, Path(tmp), args.with_saga))
 
 
 if __name__ == "__main__":

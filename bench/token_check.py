@@ -38,7 +38,7 @@ async def per_check_us(app: web.Application, token: str, n: int) -> float:
     return (time.perf_counter() - started) / n * 1e6
 
 
-async def main(n: int) -> None:
+async def measure(n: int) -> None:
     settings = Settings.from_env(
         env="prod", jwt_secret=SECRET, app_id=f"bench{uuid.uuid4().hex[:8]}"
     )
@@ -62,7 +62,11 @@ async def main(n: int) -> None:
     print(f"token check, Redis read each time: {uncached:.1f} us per request")
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=20000, help="checks with the cache answering")
+    asyncio.run(measure(parser.parse_args(argv).n))
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=20000)
-    asyncio.run(main(parser.parse_args().n))
+    main()

@@ -7,26 +7,22 @@ dropped here. ``make test`` has already started Kafka, MariaDB and Redis.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from storage.migrations import apply_migrations
-from storage.mysql import MySQLConfig, connect
-from streams.admin import ensure_topics
-from streams.settings import Settings
-from tests.support.processes import (
+import kit.namespace
+from kit.processes import (
     ManagedProcess,
     api_process,
     free_port,
     wait_http_ok,
     worker_process,
 )
+from streams.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 SAGA_NAME = "saga-1"
@@ -37,41 +33,20 @@ def base_settings() -> Settings:
     return Settings.from_env(env="prod", jwt_secret=TEST_JWT_SECRET)
 
 
-def _mysql_url_for(base: Settings, database: str) -> str:
-    prefix = base.mysql_url.rsplit("/", 1)[0]
-    return f"{prefix}/{database}"
-
-
 @contextlib.contextmanager
 def fresh_namespace(base: Settings, data_dir: Path) -> Iterator[Settings]:
     """Settings with a fresh app id, database and data dir; the database is dropped after."""
-    tag = uuid.uuid4().hex[:10]
-    config = MySQLConfig.from_url(base.mysql_url)
-    database = f"{config.database}_t{tag}"
-    settings = dataclasses.replace(
+    with kit.namespace.fresh_namespace(
         base,
-        app_id=f"t{tag}",
-        mysql_url=_mysql_url_for(base, database),
-        data_dir=str(data_dir),
+        data_dir,
+        prefix="t",
+        remove_all=False,
         partitions=4,
         api_port=free_port(),
         admin_email="admin@example.com",
         admin_password="admin-password",
-    )
-    conn = connect(config.with_database(""))
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
-    conn.close()
-    apply_migrations(settings.mysql_url)
-    asyncio.run(ensure_topics(settings))
-    try:
+    ) as settings:
         yield settings
-    finally:
-        # A new connection: the fault suite restarts MariaDB during a test.
-        conn = connect(config.with_database(""))
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-        conn.close()
 
 
 @pytest.fixture

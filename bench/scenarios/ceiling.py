@@ -17,11 +17,11 @@ from typing import Any
 
 from bench.client import HttpClient
 from bench.context import Context
-from bench.procs import ManagedProcess, free_port, wait_http_ok
 from bench.progress import Progress
 from bench.stats import rate
 from bench.storm import storm_figures_without_orders
 from bench.wrkrun import WrkRun
+from kit.processes import ManagedProcess, free_port, wait_http_ok
 
 REPO = Path(__file__).resolve().parents[2]
 # A signed access token is about this long; the header size matters at this rate.

@@ -20,12 +20,12 @@ import redis
 
 from bench.context import Context
 from bench.peer import SCHEMA, keys
-from bench.procs import ManagedProcess, wait_http_ok
-from bench.run_data import create_database, drop_database, drop_redis_keys
 from bench.sale import seed_members, write_targets
 from bench.stack import run_settings
 from bench.storm import answered_figures, run_storm
 from bench.verdicts import check
+from kit.namespace import create_database, drop_database, drop_redis_keys
+from kit.processes import ManagedProcess, wait_http_ok
 from storage.mysql import MySQLConfig, connect
 from streams.settings import Settings
 

@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestClient
 from api.app_keys import REDIS, SETTINGS
 from api.errors import error_middleware
 from api.ratelimit import enforce_rate_limit
+from kit.processes import free_port
 from storage.redis import create_redis
 from streams.settings import Settings
-from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 

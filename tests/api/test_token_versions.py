@@ -9,12 +9,12 @@ from redis.asyncio import Redis
 
 from api import token_versions
 from api.token_versions import TokenVersions
+from kit.processes import free_port
 from storage import members as member_sql
 from storage.mysql import Database
 from storage.redis import create_redis
 from streams.redis_keys import token_version_key
 from streams.settings import Settings
-from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kit.kafka import end_offsets_total
 from storage.mysql import Cursor, Database
 from streams.settings import Settings
 from streams.topics import faust_topics
 from tables.stock_records import ORDER_PREFIX, PRODUCT_PREFIX
-from tests.support.sale import end_offsets_total, read_topic
+from tests.support.sale import read_topic
 from tests.support.stock_sale import worker_stock
 
 COUNTERS = ("remaining", "held", "sold", "stock", "last_offset")

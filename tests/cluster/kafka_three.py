@@ -21,8 +21,8 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from kit.processes import ManagedProcess, free_port
 from ops import kafka_cluster, services
-from ops.children import ManagedProcess, free_port
 from ops.kafka_cluster import KafkaNode
 
 NODES = 3

@@ -33,6 +33,7 @@ from collections.abc import Callable
 
 import pytest
 
+from kit.processes import ManagedProcess
 from ops.audit import CLEAN, run_audit
 from streams.settings import Settings
 from tests.cluster.changelog import disagreements
@@ -40,7 +41,6 @@ from tests.cluster.figures import answers_between, exact_totals, memory
 from tests.cluster.kafka_three import KafkaThree
 from tests.faults.rig import Apis, Rig, Workers, open_sale
 from tests.faults.test_rebalance import assert_no_order_decided_twice
-from tests.support.processes import ManagedProcess
 from tests.support.stock_sale import worker_stock
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.cluster]

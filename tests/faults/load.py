@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.support.sale import Member
+from kit.sale import Member
 
 RETRIES = 3
 FAST_PATH_PAUSE = 0.02

@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kit.processes import ManagedProcess
+from kit.sale import Member, list_product, seed_members
 from ops.audit import run_audit
 from streams.settings import Settings
 from tests.faults.load import Buyers
-from tests.support.processes import ManagedProcess
-from tests.support.sale import Member, list_product, seed_members
 
 SCARCE = 60
 PLENTY = 100_000

@@ -17,13 +17,14 @@ from typing import Any
 
 import aiohttp
 
+from kit.kafka import end_offsets_total
+from kit.processes import ManagedProcess
+from kit.sale import Member, list_product, seed_members
 from ops.audit import run_audit
 from storage.mysql import Cursor, Database
 from streams.settings import Settings
 from streams.topics import ALL_TOPICS
 from tests.support.http import call
-from tests.support.processes import ManagedProcess
-from tests.support.sale import Member, end_offsets_total, list_product, seed_members
 
 Workers = Callable[..., ManagedProcess]
 Apis = Callable[..., tuple[ManagedProcess, str]]

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
+from kit.sale import Member
 from streams.settings import Settings
 from tests.hostile.shop import Apis, Shop, Workers, Writes, audit_clean, open_shop
-from tests.support.sale import Member
 
 pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 

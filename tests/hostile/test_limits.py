@@ -19,13 +19,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from kit.sale import Member
 from storage.mysql import Database
 from streams.records import command_entries
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, STOCK_COMMANDS
 from tests.hostile.shop import Apis, Shop, Workers, assert_contract_error, audit_clean, open_shop
 from tests.support.order_events import query, read_values
-from tests.support.sale import Member
 from tests.support.stock_sale import worker_stock
 
 pytestmark = [pytest.mark.integration, pytest.mark.hostile]

@@ -28,15 +28,17 @@ import aiohttp
 import jsonschema
 import pytest
 
+from kit.kafka import end_offsets_total
+from kit.processes import ManagedProcess
+from kit.sale import Member, list_product
+from kit.sale import seed_members as seed
 from ops.record_schemas import SCHEMA_DIR
 from storage.mysql import Database
 from streams.records import command_entries
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS
 from tests.support.checkout import cancel, order, pay, wait_until_quiet
-from tests.support.processes import ManagedProcess
-from tests.support.sale import Member, decoded, end_offsets_total, list_product, read_topic
-from tests.support.sale import seed_members as seed
+from tests.support.sale import decoded, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -25,16 +25,16 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from kit.processes import ManagedProcess, free_port, free_port_run
+from kit.sale import Member, list_product, seed_members
 from ops import processes, readiness, stack
 from streams.settings import Settings
-from tests.support.processes import ManagedProcess, free_port, free_port_run
-from tests.support.sale import Member, list_product, seed_members
+from tests.support.sale import Answer, post_orders
 
 pytestmark = pytest.mark.integration
 
 PROCESSES = 2
 Apis = Callable[..., Settings]
-Answer = tuple[int, dict[str, Any]]
 
 
 @pytest.fixture
@@ -91,25 +91,10 @@ def _answers(url: str, **labels: str) -> float:
 
 
 async def _post_orders(
-    base: str, orders: list[tuple[Member, int]], headers: dict[str, str], concurrency: int = 64
+    base: str, orders: list[tuple[Member, int]], headers: dict[str, str]
 ) -> list[Answer]:
     """Each order on a connection of its own: the kernel picks a process for each."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(http: aiohttp.ClientSession, member: Member, product_id: int) -> Answer:
-        async with (
-            gate,
-            http.post(
-                f"{base}/orders",
-                json={"product_id": product_id, "qty": 1},
-                headers={**member.headers, **headers},
-            ) as resp,
-        ):
-            return resp.status, dict(await resp.json())
-
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=True)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        return await asyncio.gather(*(one(http, m, pid) for m, pid in orders))
+    return await post_orders(base, orders, 64, headers, connection_each=True)
 
 
 def test_make_up_names_each_api_process_and_restarts_only_a_killed_one(

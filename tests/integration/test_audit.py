@@ -16,14 +16,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from kit.processes import VENV_BIN, ManagedProcess
+from kit.sale import Member, list_product, seed_members
 from ops.audit import run_audit
 from storage.mysql import Cursor, Database
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS
 from tests.support.checkout import cancel, order, pay
 from tests.support.order_events import produce_order_events, query, read_values
-from tests.support.processes import VENV_BIN, ManagedProcess
-from tests.support.sale import Member, list_product, seed_members
 from tests.support.synthetic_sale import Shape, write_sale
 
 pytestmark = pytest.mark.integration

@@ -21,10 +21,10 @@ import pytest
 
 from api import tokens
 from api.token_versions import CACHE_SECONDS
+from kit.processes import ManagedProcess, free_port
 from storage.mysql import MySQLConfig, connect
 from streams.settings import Settings
 from tests.support.http import call, error_code
-from tests.support.processes import ManagedProcess, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from kit.processes import ManagedProcess
 from streams.settings import Settings
 from tests.support.http import call, error_code
-from tests.support.processes import ManagedProcess
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ import aiohttp
 import pytest
 
 from api import tokens
-from bench.procs import free_port
-from bench.run_data import drop_redis_keys
 from bench.scenarios.peer import PeerServer, audit, list_products
+from kit.namespace import drop_redis_keys
+from kit.processes import free_port
 from storage.mysql import MySQLConfig, connect
 from streams.settings import Settings
 

@@ -16,11 +16,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from kit.processes import ManagedProcess
+from kit.sale import Member
 from storage.mysql import Database
 from streams.settings import Settings
 from tests.support.checkout import audit, cancel, order, pay, statuses, wait_until_quiet
-from tests.support.processes import ManagedProcess
-from tests.support.sale import Member, open_sale
+from tests.support.sale import open_sale
 
 pytestmark = pytest.mark.integration
 

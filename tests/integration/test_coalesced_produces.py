@@ -16,47 +16,22 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from typing import Any
 
-import aiohttp
 import pytest
-import redis
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
-from storage.token_version_store import raise_versions
+from kit.kafka import end_offsets_total
+from kit.processes import ManagedProcess
+from kit.sale import list_product, seed_members
 from streams.records import command_entries
-from streams.redis_keys import token_version_key
 from streams.settings import Settings
 from streams.topics import STOCK_COMMANDS
-from tests.support.processes import ManagedProcess
-from tests.support.sale import Member, end_offsets_total, list_product, read_topic, seed_members
+from tests.support.sale import post_orders, read_topic
 
 pytestmark = pytest.mark.integration
-
-Answer = tuple[int, dict[str, Any]]
-
-
-async def _orders(
-    base: str, orders: list[tuple[Member, int]], concurrency: int, answered: list[int] | None = None
-) -> list[Answer]:
-    gate = asyncio.Semaphore(concurrency)
-    answered = [0] if answered is None else answered
-
-    async def one(http: aiohttp.ClientSession, member: Member, pid: int) -> Answer:
-        async with (
-            gate,
-            http.post(
-                f"{base}/orders", json={"product_id": pid, "qty": 1}, headers=member.headers
-            ) as resp,
-        ):
-            answered[0] += 1
-            return resp.status, dict(await resp.json())
-
-    async with aiohttp.ClientSession() as http:
-        return await asyncio.gather(*(one(http, m, pid) for m, pid in orders))
 
 
 async def _refuse_writes(settings: Settings, topic: str, refuse: bool) -> None:
@@ -97,28 +72,25 @@ async def test_a_refused_batch_is_503_for_exactly_its_orders_and_never_stored(
 ) -> None:
     _, base = api_factory(fresh_settings)
     admin, *_ = seed_members(fresh_settings, 1, role="admin")
-    members = seed_members(fresh_settings, 300)
-    with redis.Redis.from_url(fresh_settings.redis_url) as client:
-        keys = [(token_version_key(fresh_settings, m.member_id), 0) for m in members]
-        raise_versions(client, keys, 3600)
+    members = seed_members(fresh_settings, 300, token_versions=True)
     products = [(await list_product(base, admin, stock=10_000))["product_id"] for _ in range(2)]
     orders = [(m, products[n % 2]) for n, m in enumerate(members)]
     topic = STOCK_COMMANDS.name(fresh_settings)
 
-    before = await _orders(base, orders[:120], concurrency=60)
+    before = await post_orders(base, orders[:120], concurrency=60)
     answered = [0]
-    during = asyncio.create_task(_orders(base, orders[120:150], 20, answered))
+    during = asyncio.create_task(post_orders(base, orders[120:150], 20, answered=answered))
     while answered[0] < 10:  # the outage begins with orders in flight
         await asyncio.sleep(0.001)
     await _refuse_writes(fresh_settings, topic, refuse=True)
     try:
         await _until_refused(fresh_settings, topic)
         # And goes on for orders that all arrive once the broker refuses.
-        outage = await during + await _orders(base, orders[150:180], concurrency=20)
+        outage = await during + await post_orders(base, orders[150:180], concurrency=20)
     finally:
         await _refuse_writes(fresh_settings, topic, refuse=False)
     await asyncio.sleep(1.0)
-    after = await _orders(base, orders[180:], concurrency=60)
+    after = await post_orders(base, orders[180:], concurrency=60)
 
     answers = before + outage + after
     assert {status for status, _ in answers} <= {202, 503}, answers

@@ -24,11 +24,11 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
+from kit.processes import ManagedProcess
+from kit.sale import Member, list_product, seed_members
 from storage.token_version_store import raise_versions
 from streams.redis_keys import token_version_key
 from streams.settings import Settings
-from tests.support.processes import ManagedProcess
-from tests.support.sale import Member, list_product, seed_members
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 
 from api.kafka import CommandProducer, KafkaUnavailable
+from kit.processes import free_port
 from streams.settings import Settings
 from streams.topics import product_message_key
-from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 

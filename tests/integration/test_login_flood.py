@@ -25,10 +25,11 @@ import aiohttp
 import pytest
 
 from api.auth_limits import ACCOUNT_LIMIT, WINDOW_SECONDS
+from kit.processes import ManagedProcess
+from kit.sale import Member
 from streams.settings import Settings
 from tests.support.http import call
-from tests.support.processes import ManagedProcess
-from tests.support.sale import Member, open_sale
+from tests.support.sale import open_sale
 
 pytestmark = pytest.mark.integration
 

@@ -22,16 +22,22 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ops.children import ManagedProcess, wait_http_ok
+from kit.processes import (
+    ManagedProcess,
+    api_process,
+    free_port,
+    free_port_run,
+    wait_http_ok,
+    worker_process,
+)
+from kit.sale import Member, list_product, seed_members
 from ops.monitoring import Target
 from ops.stack import API_JOB, api_name
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, PAYMENT_EVENTS, STOCK_COMMANDS
 from tests.conftest import fresh_namespace
 from tests.support.checkout import order, pay
-from tests.support.processes import api_process, free_port, free_port_run, worker_process
 from tests.support.prometheus import ROOT, api_get, eventually, finite, query, start_prometheus
-from tests.support.sale import Member, list_product, seed_members
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 import api
 from api.app import create_app
+from kit.processes import ManagedProcess
 from streams.settings import Settings
 from tests.support.http import call
-from tests.support.processes import ManagedProcess
 
 pytestmark = pytest.mark.integration
 

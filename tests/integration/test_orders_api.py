@@ -18,45 +18,21 @@ from typing import Any
 import aiohttp
 import pytest
 
+from kit.kafka import end_offsets_total
+from kit.processes import ManagedProcess
+from kit.sale import Member, list_product, seed_members
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, STOCK_COMMANDS
-from tests.support.processes import ManagedProcess
-from tests.support.sale import (
-    Member,
-    covers,
-    decoded,
-    end_offsets_total,
-    list_product,
-    open_sale,
-    read_topic,
-    seed_members,
-)
+from tests.support.sale import Answer, covers, decoded, open_sale, post_orders, read_topic
 
 pytestmark = pytest.mark.integration
 
-Answer = tuple[int, dict[str, Any]]
-
 
 async def place_orders(
-    base: str, orders: list[tuple[Member, int]], wait: float | None, concurrency: int = 200
+    base: str, orders: list[tuple[Member, int]], wait: float | None
 ) -> list[Answer]:
-    gate = asyncio.Semaphore(concurrency)
-    headers_extra = {"Prefer": f"wait={wait:g}"} if wait else {}
-
-    async def one(http: aiohttp.ClientSession, member: Member, product_id: int) -> Answer:
-        async with (
-            gate,
-            http.post(
-                f"{base}/orders",
-                json={"product_id": product_id, "qty": 1},
-                headers={**member.headers, **headers_extra},
-            ) as resp,
-        ):
-            return resp.status, dict(await resp.json())
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        return await asyncio.gather(*(one(http, m, pid) for m, pid in orders))
+    """The orders, 200 at a time; ``wait``: each asks for its decision (``Prefer: wait``)."""
+    return await post_orders(base, orders, 200, {"Prefer": f"wait={wait:g}"} if wait else {})
 
 
 def first_outcomes(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

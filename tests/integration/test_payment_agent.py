@@ -18,6 +18,7 @@ import pytest
 
 from agents.payment_gateway import declines
 from agents.payment_requests import payment_id
+from kit.processes import ManagedProcess
 from storage.mysql import Database
 from streams.records import command_entries
 from streams.settings import Settings
@@ -29,7 +30,6 @@ from tests.support.order_events import (
     read_values,
     wait_until,
 )
-from tests.support.processes import ManagedProcess
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from kit.processes import ManagedProcess
 from storage.mysql import Database, MySQLConfig
 from streams.settings import Settings
 from tests.support.order_events import order_event, produce_order_events, query, wait_until
-from tests.support.processes import ManagedProcess
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration

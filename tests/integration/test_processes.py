@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
+from kit.processes import ManagedProcess
 from streams.settings import Settings
-from tests.support.processes import ManagedProcess
 
 pytestmark = pytest.mark.integration
 

@@ -17,11 +17,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
+from kit.processes import ManagedProcess, free_port
 from streams.redis_keys import stock_key
 from streams.settings import Settings
 from streams.topics import STOCK_COMMANDS
 from tests.support.http import call, error_code
-from tests.support.processes import ManagedProcess, free_port
 
 pytestmark = pytest.mark.integration
 

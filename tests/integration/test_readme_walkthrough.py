@@ -21,11 +21,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ops.children import VENV_BIN
+from kit.processes import VENV_BIN, ManagedProcess
 from ops.stack_env import write_stack_env
 from streams.settings import Settings
 from tests.support.http import call
-from tests.support.processes import ManagedProcess
 
 pytestmark = pytest.mark.integration
 

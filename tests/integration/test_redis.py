@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from kit.processes import free_port
 from storage.redis import create_redis, redis_ok
 from streams.redis_keys import stock_key
 from streams.settings import Settings
-from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,10 @@ import jwt
 import pytest
 from redis.asyncio import Redis
 
+from kit.processes import VENV_BIN, ManagedProcess
 from streams.redis_keys import token_version_key
 from streams.settings import Settings
 from tests.support.http import call
-from tests.support.processes import VENV_BIN, ManagedProcess
 
 pytestmark = pytest.mark.integration
 

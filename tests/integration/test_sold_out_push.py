@@ -24,10 +24,10 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from kit.processes import ManagedProcess
+from kit.sale import Member, list_product, seed_members
 from streams.redis_keys import stock_key
 from streams.settings import Settings
-from tests.support.processes import ManagedProcess
-from tests.support.sale import Member, list_product, seed_members
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 import pytest
 
-from ops.children import VENV_BIN
+from kit.commands import listing, produce_commands
+from kit.processes import VENV_BIN, ManagedProcess, wait_http_ok
 from streams.settings import Settings
-from tests.support.processes import ManagedProcess, wait_http_ok
-from tests.support.stock_sale import listing, produce_commands, worker_stock
+from tests.support.stock_sale import worker_stock
 
 pytestmark = pytest.mark.integration
 

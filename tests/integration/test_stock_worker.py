@@ -19,16 +19,14 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from kit.commands import Sent, listing, produce_commands
+from kit.kafka import EventReader
+from kit.processes import ManagedProcess
 from streams.redis_keys import stock_key
 from streams.settings import Settings
-from tests.support.processes import ManagedProcess
 from tests.support.stock_sale import (
-    EventReader,
-    Sent,
     expected_outcomes,
-    listing,
     produce_batched,
-    produce_commands,
     sale_orders,
     wait_quiet,
     worker_stock,

@@ -10,7 +10,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from ops.children import VENV_BIN
+from kit.processes import VENV_BIN
 from streams.admin import TopicsError, ensure_topics, wanted_topics
 from streams.settings import Settings
 

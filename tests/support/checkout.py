@@ -7,13 +7,14 @@ from typing import Any
 
 import aiohttp
 
+from kit.sale import Member
 from ops.audit_checks.first_come import arrivals_from_events
 from ops.audit_checks.invariant_queries import check_database
 from storage.mysql import Database
 from streams.redis_keys import stock_key
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS
-from tests.support.sale import Member, decoded, read_topic
+from tests.support.sale import decoded, read_topic
 
 Answer = tuple[int, dict[str, Any]]
 

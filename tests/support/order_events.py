@@ -13,11 +13,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from kit.kafka import produce
 from storage.mysql import Cursor, Database
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, product_message_key
+from streams.topics import ORDER_EVENTS
 
 T = TypeVar("T")
 
@@ -57,25 +58,9 @@ def order_event(
     return {**base, **extra}
 
 
-async def produce(settings: Settings, topic: str, records: Iterable[tuple[bytes, Any]]) -> float:
-    """Send every (key, JSON value) and wait for all acks; the monotonic time of the last ack."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(topic, key=key, value=json.dumps(value).encode())
-            for key, value in records
-        ]
-        await asyncio.gather(*futures)
-        return time.monotonic()
-    finally:
-        await producer.stop()
-
-
-async def produce_order_events(settings: Settings, events: Iterable[dict[str, Any]]) -> float:
+async def produce_order_events(settings: Settings, events: Iterable[dict[str, Any]]) -> None:
     """OrderEvents onto ``order-events``, keyed by product as the stock agent keys them."""
-    records = ((product_message_key(e["product_id"]), e) for e in events)
-    return await produce(settings, ORDER_EVENTS.name(settings), records)
+    await produce(settings, ORDER_EVENTS.name(settings), events)
 
 
 async def wait_until(

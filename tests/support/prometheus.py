@@ -13,8 +13,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from kit.processes import ManagedProcess, free_port, wait_http_ok
 from ops import monitoring
-from ops.children import ManagedProcess, free_port, wait_http_ok
 from ops.monitoring import Target
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,64 +1,23 @@
-"""Setting up a sale for integration tests: members with tokens, an admin, a product.
-
-Members are inserted straight into MySQL with a placeholder hash (no one logs in
-as them) and get access tokens signed with the test settings' secret, as
-``flashsale-admin seed-members`` does; the product is listed through the real API.
+"""A sale for integration tests: a worker, an API, members and a product (``kit.sale``),
+orders posted concurrently, and the topics read back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 
-from api import tokens
-from ops.children import ManagedProcess
-from storage.mysql import MySQLConfig, connect
+from kit.processes import ManagedProcess
+from kit.sale import Member, list_product, seed_members
 from streams.settings import Settings
 
-PLACEHOLDER_HASH = "seeded$not-a-login"
-
-
-@dataclass(frozen=True)
-class Member:
-    member_id: int
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def seed_members(settings: Settings, count: int, role: str = "member") -> list[Member]:
-    tag = uuid.uuid4().hex[:8]
-    rows = [
-        (f"{role}-{tag}-{i}@example.com", f"{role} {i}", role, PLACEHOLDER_HASH)
-        for i in range(count)
-    ]
-    conn = connect(MySQLConfig.from_url(settings.mysql_url))
-    try:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO members (email, name, role, password_hash) VALUES (%s, %s, %s, %s)",
-                rows,
-            )
-            cur.execute(
-                "SELECT member_id FROM members WHERE email LIKE %s ORDER BY member_id",
-                (f"{role}-{tag}-%",),
-            )
-            ids = [row["member_id"] for row in cur.fetchall()]
-        conn.commit()
-    finally:
-        conn.close()
-    secret = settings.signing_secret()
-    return [Member(mid, tokens.issue(secret, mid, role, 0, ttl_seconds=3600)) for mid in ids]
+Answer = tuple[int, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -87,23 +46,39 @@ async def open_sale(
     return Sale(worker, base, buyers, product["product_id"])
 
 
-async def list_product(
-    base: str, admin: Member, stock: int, per_user_limit: int = 1, **extra: Any
-) -> dict[str, Any]:
-    body = {
-        "name": "Flash item",
-        "price": 10000,
-        "sale_price": 5000,
-        "stock": stock,
-        "per_user_limit": per_user_limit,
-        **extra,
-    }
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(f"{base}/admin/products", json=body, headers=admin.headers) as resp,
-    ):
-        assert resp.status == 201, await resp.text()
-        return dict(await resp.json())
+async def post_orders(
+    base: str,
+    orders: list[tuple[Member, int]],
+    concurrency: int,
+    headers: dict[str, str] | None = None,
+    answered: list[int] | None = None,
+    connection_each: bool = False,
+) -> list[Answer]:
+    """``POST /orders`` of one unit for each (member, product), ``concurrency`` at a time;
+    each answer's status and body, in order.
+
+    ``headers`` go with every order (``Prefer``, ``Idempotency-Key``); ``answered[0]``
+    counts the answers as they come (a test can act mid-flight); ``connection_each``
+    opens a connection per order, so the kernel picks an API process for each.
+    """
+    gate = asyncio.Semaphore(concurrency)
+    counter = [0] if answered is None else answered
+
+    async def one(http: aiohttp.ClientSession, member: Member, product_id: int) -> Answer:
+        async with (
+            gate,
+            http.post(
+                f"{base}/orders",
+                json={"product_id": product_id, "qty": 1},
+                headers={**member.headers, **(headers or {})},
+            ) as resp,
+        ):
+            counter[0] += 1
+            return resp.status, dict(await resp.json())
+
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=connection_each)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        return await asyncio.gather(*(one(http, m, pid) for m, pid in orders))
 
 
 async def read_topic(
@@ -150,18 +125,3 @@ class covers:
 
 def decoded(records: Iterable[Any]) -> list[dict[str, Any]]:
     return [json.loads(r.value) for r in records]
-
-
-async def end_offsets_total(settings: Settings, topic: str) -> int:
-    """How many records ``topic`` holds in all (the sum of its partitions' end offsets)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
-    await admin.start()
-    await consumer.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-        partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-        return sum((await consumer.end_offsets(partitions)).values())
-    finally:
-        await consumer.stop()
-        await admin.close()

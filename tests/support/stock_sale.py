@@ -1,7 +1,5 @@
-"""Driving the stock worker straight through Kafka: commands in, outcome events out.
-
-Commands are the JSON of streams.records, keyed by product, as the API sends
-them; ``produce_commands`` returns where each one landed (its arrival order).
+"""Driving the stock worker straight through Kafka: a sale's commands (``kit.commands``)
+in, outcome events (``kit.kafka.EventReader``) out, checked against a model of the sale.
 """
 
 from __future__ import annotations
@@ -11,44 +9,14 @@ import json
 import random
 import time
 import urllib.request
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
+from kit.commands import Sent, produce_commands, reserve
 from ops.audit_kafka import GroupLag
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_message_key, reader_groups
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, reader_groups
 
 Json = dict[str, Any]
-
-
-def listing(product_id: int, stock: int, limit: int, at: float) -> Json:
-    return {
-        "kind": "ListProduct",
-        "product_id": product_id,
-        "stock": stock,
-        "per_user_limit": limit,
-        "price": 10000,
-        "sale_price": 5000,
-        "sale_starts_at": None,
-        "sale_ends_at": None,
-        "at": at,
-    }
-
-
-def reserve(product_id: int, member_id: int, at: float, order_id: str | None = None) -> Json:
-    return {
-        "kind": "ReserveOrder",
-        "product_id": product_id,
-        "order_id": order_id or str(uuid.uuid4()),
-        "member_id": member_id,
-        "qty": 1,
-        "amount": 5000,
-        "hold_seconds": 300,
-        "at": at,
-    }
 
 
 def sale_orders(product_id: int, count: int, members: int, retries: int, seed: int) -> list[Json]:
@@ -60,36 +28,6 @@ def sale_orders(product_id: int, count: int, members: int, retries: int, seed: i
     for original in rng.sample(orders, retries):
         orders.insert(rng.randrange(len(orders) + 1), dict(original))
     return orders
-
-
-@dataclass(frozen=True)
-class Sent:
-    """A command and where it landed: its record's offset, and its index in the record
-    (a CommandBatch; 0 for a bare command)."""
-
-    command: Json
-    partition: int
-    offset: int
-    index: int = 0
-
-
-async def produce_commands(settings: Settings, commands: list[Json]) -> list[Sent]:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    )
-    await producer.start()
-    try:
-        topic = STOCK_COMMANDS.name(settings)
-        futures = [
-            await producer.send(
-                topic, key=product_message_key(c["product_id"]), value=json.dumps(c).encode()
-            )
-            for c in commands
-        ]
-        metas = await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-    return [Sent(c, m.partition, m.offset) for c, m in zip(commands, metas, strict=True)]
 
 
 async def produce_batched(settings: Settings, commands: list[Json], seed: int) -> list[Sent]:
@@ -112,50 +50,6 @@ async def produce_batched(settings: Settings, commands: list[Json], seed: int) -
         for record, where in zip(records, landed, strict=True)
         for index, command in enumerate(record)
     ]
-
-
-class EventReader:
-    """Reads ``order-events`` from the beginning; keeps every raw event."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.topic = ORDER_EVENTS.name(settings)
-        self.partitions = settings.partitions
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False
-        )
-        self.raw: list[bytes] = []
-        self.timestamps: list[int] = []
-
-    async def __aenter__(self) -> EventReader:
-        await self.consumer.start()
-        tps = [TopicPartition(self.topic, p) for p in range(self.partitions)]
-        self.consumer.assign(tps)
-        await self.consumer.seek_to_beginning(*tps)
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.consumer.stop()
-
-    async def poll(self) -> None:
-        for batch in (await self.consumer.getmany(timeout_ms=100, max_records=5000)).values():
-            self.raw.extend(record.value for record in batch)
-            self.timestamps.extend(record.timestamp for record in batch)
-
-    async def until_orders(self, order_ids: set[str], within: float) -> dict[str, list[bytes]]:
-        """Events by order id, once every order has one (or the time is up)."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            by_order = self.by_order()
-            if order_ids <= by_order.keys():
-                return by_order
-            await self.poll()
-        return self.by_order()
-
-    def by_order(self) -> dict[str, list[bytes]]:
-        by_order: dict[str, list[bytes]] = {}
-        for raw in self.raw:
-            by_order.setdefault(json.loads(raw)["order_id"], []).append(raw)
-        return by_order
 
 
 def expected_outcomes(sent: list[Sent]) -> dict[str, tuple[str, str | None]]:

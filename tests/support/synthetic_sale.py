@@ -11,23 +11,23 @@ the rest rejected SOLD_OUT; 70% of the reserved ones are paid.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
+from kit.kafka import produce
 from storage.mysql import Cursor, MySQLConfig, connect
 from storage.order_rows import order_row, upsert_orders
 from storage.redis import create_redis
 from storage.utc import to_datetime
 from streams.redis_keys import stock_key
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, product_message_key, reader_groups
+from streams.topics import ORDER_EVENTS, STOCK_COMMANDS, reader_groups
 
 Json = dict[str, Any]
 PAID_SHARE = 0.7
@@ -69,14 +69,8 @@ def _event(name: str, order: Json, status: str, where: Any, reason: str | None =
     }
 
 
-async def _produce(producer: AIOKafkaProducer, topic: str, values: list[Json]) -> list[Any]:
-    futures = [
-        await producer.send(
-            topic, key=product_message_key(v["product_id"]), value=json.dumps(v).encode()
-        )
-        for v in values
-    ]
-    return list(await asyncio.gather(*futures))
+async def _produce(settings: Settings, topic: str, values: list[Json]) -> list[Any]:
+    return await produce(settings, topic, values, batch_bytes=512 * 1024)
 
 
 def _listing(pid: int, stock: int, at: float) -> Json:
@@ -118,26 +112,19 @@ async def write_kafka(settings: Settings, shape: Shape) -> tuple[list[Json], lis
         _reserve(1 + i % shape.products, 1 + i // shape.products, at)
         for i in range(per_product * shape.products)
     ]
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=512 * 1024
-    )
-    await producer.start()
-    try:
-        commands = STOCK_COMMANDS.name(settings)
-        await _produce(producer, commands, [_listing(p, shape.stock, at) for p in _pids(shape)])
-        events, paid = _decide(orders, await _produce(producer, commands, orders), shape)
-        pays = [{"kind": "PayOrder", **_ids(o), "at": at + 1} for o in paid]
-        settles = [_settle(o, at + 1) for o in paid]
-        pay_metas = await _produce(producer, commands, pays)
-        await _produce(producer, commands, settles)
-        events += [
-            _event(name, o, "RESERVED" if name == "PaymentRequested" else "PAID", meta)
-            for o, meta in zip(paid, pay_metas, strict=True)
-            for name in ("PaymentRequested", "OrderPaid")
-        ]
-        await _produce(producer, ORDER_EVENTS.name(settings), events)
-    finally:
-        await producer.stop()
+    commands = STOCK_COMMANDS.name(settings)
+    await _produce(settings, commands, [_listing(p, shape.stock, at) for p in _pids(shape)])
+    events, paid = _decide(orders, await _produce(settings, commands, orders), shape)
+    pays = [{"kind": "PayOrder", **_ids(o), "at": at + 1} for o in paid]
+    settles = [_settle(o, at + 1) for o in paid]
+    pay_metas = await _produce(settings, commands, pays)
+    await _produce(settings, commands, settles)
+    events += [
+        _event(name, o, "RESERVED" if name == "PaymentRequested" else "PAID", meta)
+        for o, meta in zip(paid, pay_metas, strict=True)
+        for name in ("PaymentRequested", "OrderPaid")
+    ]
+    await _produce(settings, ORDER_EVENTS.name(settings), events)
     return events, paid
 
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from tests.support.processes import free_port
+from kit.processes import free_port
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.children import VENV_BIN
+from kit.processes import VENV_BIN
 
 CASES = [
     (["faust", "-A", "streams.app", "stock"], {"FLASHSALE_PARTITIONS": "eight"}, 1),

@@ -1,7 +1,8 @@
 """Child processes with their own log file: started, stopped, or killed with -9.
 
 Used by the load bench and the integration tests, which run real workers, API
-instances and load generators next to each other.
+instances and load generators next to each other; ``worker_process`` and
+``api_process`` start the pipeline's own, with their settings in the environment.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ import random
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-VENV_BIN = Path(sys.executable).parent
-
+from ops.worker_command import VENV_BIN, worker_argv
+from streams.settings import Settings
 
 # Below Linux's ephemeral range (32768-60999): the kernel never gives these to an
 # outgoing connection, so a server stopped and started again on its port finds it free
@@ -117,3 +117,42 @@ def wait_http_ok(url: str, proc: ManagedProcess, timeout: float = 90.0) -> None:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} not ready within {timeout}s:\n{proc.log_tail()}")
+
+
+def worker_process(
+    settings: Settings,
+    datadir: Path,
+    log_dir: Path,
+    name: str,
+    port: int | None = None,
+    log_level: str = "info",
+) -> ManagedProcess:
+    """A Faust worker in ``settings.worker_role``, its table store in ``datadir`` (not started)."""
+    port = port or free_port()
+    argv = worker_argv(datadir, port, log_level=log_level, role=settings.worker_role)
+    return ManagedProcess(name, argv, settings.to_env(), log_dir / f"{name}.log", port)
+
+
+def api_process(settings: Settings, log_dir: Path, name: str = "api") -> ManagedProcess:
+    """One API process on ``settings.api_port`` (not started)."""
+    argv = [str(VENV_BIN / "flashsale-api")]
+    return ManagedProcess(name, argv, settings.to_env(), log_dir / f"{name}.log", settings.api_port)
+
+
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive free ports (API process N's own port is
+    ``api_metrics_port`` + N - 1)."""
+    for _ in range(50):
+        first = free_port()
+        if all(_bindable(first + n) for n in range(1, count)):
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

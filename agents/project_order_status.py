@@ -18,10 +18,12 @@ from redis.exceptions import RedisError
 from agents.clients import redis_client
 from agents.saga_metrics import saga_metrics
 from storage import order_projection
+from storage.backoff import Backoff
 from streams.app import settings
 
 log = logging.getLogger(__name__)
 
+FIRST_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 
 
@@ -33,17 +35,18 @@ def projected(event: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 async def _write_until_done(orders: list[dict[str, Any]]) -> None:
-    backoff = 0.1
+    backoff = None  # made at the first failure: a batch written at once allocates none
     while True:
         try:
             await order_projection.write_orders(redis_client(), settings, orders)
             saga_metrics().projected_batches.inc()
             return
         except (RedisError, OSError) as exc:
+            backoff = backoff or Backoff(FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS)
+            delay = backoff.failed()
             saga_metrics().projection_retries.inc()
-            log.warning("Redis unavailable (%s); retrying in %.1fs", exc, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            log.warning("Redis unavailable (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
 
 
 async def project_order_status(events: Iterable[Mapping[str, Any]]) -> None:

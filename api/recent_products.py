@@ -24,6 +24,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from api.ttl_cache import TtlCache
+
 FRESH_SECONDS = 0.1
 FIELDS_SECONDS = 60.0
 MAX_ENTRIES = 10_000
@@ -35,32 +37,22 @@ class RecentProducts:
     def __init__(
         self, fresh_seconds: float = FRESH_SECONDS, fields_seconds: float = FIELDS_SECONDS
     ) -> None:
-        self._fresh_seconds = fresh_seconds
-        self._fields_seconds = fields_seconds
-        self._reads: dict[int, tuple[Read, float]] = {}
-        self._fields: dict[int, tuple[dict[str, Any], float]] = {}
+        # Both hold the same products (put and forgotten together), so both empty at once.
+        self._reads: TtlCache[int, Read] = TtlCache(fresh_seconds, MAX_ENTRIES)
+        self._fields: TtlCache[int, dict[str, Any]] = TtlCache(fields_seconds, MAX_ENTRIES)
 
     def get(self, product_id: int) -> Read | None:
-        entry = self._reads.get(product_id)
-        if entry is None or time.monotonic() - entry[1] >= self._fresh_seconds:
-            return None
-        return entry[0]
+        return self._reads.get(product_id, time.monotonic())
 
     def fields(self, product_id: int) -> dict[str, Any] | None:
         """The catalog fields as read in the last ``FIELDS_SECONDS``, or None."""
-        entry = self._fields.get(product_id)
-        if entry is None or time.monotonic() - entry[1] >= self._fields_seconds:
-            return None
-        return entry[0]
+        return self._fields.get(product_id, time.monotonic())
 
     def remember(self, product_id: int, read: Read) -> None:
-        if len(self._reads) >= MAX_ENTRIES:
-            self._reads.clear()
-            self._fields.clear()
         now = time.monotonic()
-        self._reads[product_id] = (read, now)
-        self._fields[product_id] = (read[0], now)
+        self._reads.put(product_id, read, now)
+        self._fields.put(product_id, read[0], now)
 
     def forget(self, product_id: int) -> None:
-        self._reads.pop(product_id, None)
-        self._fields.pop(product_id, None)
+        self._reads.discard(product_id)
+        self._fields.discard(product_id)

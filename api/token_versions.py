@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from api.tokens import ACCESS_TTL_SECONDS
+from api.ttl_cache import MISSING, TtlCache
 from storage import members as member_sql
 from storage.mysql import Database
 from storage.token_version_store import raise_version, record_revocation
@@ -43,31 +44,35 @@ REPAIR_GIVE_UP_SECONDS = ACCESS_TTL_SECONDS  # by then the revoked access tokens
 class TokenVersions:
     """Current token versions with a 1 s in-process cache; None for unknown members."""
 
-    def __init__(self, settings: Settings, redis: Redis, database: Database) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Redis,
+        database: Database,
+        cache_seconds: float = CACHE_SECONDS,
+    ) -> None:
         self._settings = settings
         self._redis = redis
         self._database = database
-        self._cache: dict[int, tuple[int | None, float]] = {}
+        self._cache: TtlCache[int, int | None] = TtlCache(cache_seconds, CACHE_MAX_ENTRIES)
         self._repairs: set[asyncio.Task[None]] = set()
 
     def cached(self, member_id: int) -> tuple[int | None] | None:
         """The version from the in-process cache if fresh (a 1-tuple), else None."""
-        hit = self._cache.get(member_id)
-        if hit is not None and time.monotonic() - hit[1] < CACHE_SECONDS:
-            return (hit[0],)
-        return None
+        version = self._cache.get(member_id, time.monotonic(), MISSING)
+        return None if version is MISSING else (version,)
 
     def remember(self, member_id: int, version: int | None) -> None:
         """A version just read by someone else (the intake script)."""
-        self._remember(member_id, version, time.monotonic())
+        self._cache.put(member_id, version, time.monotonic())
 
     async def current(self, member_id: int) -> int | None:
         now = time.monotonic()
-        hit = self._cache.get(member_id)
-        if hit is not None and now - hit[1] < CACHE_SECONDS:
-            return hit[0]
+        cached = self._cache.get(member_id, now, MISSING)
+        if cached is not MISSING:
+            return cached
         version = await self._lookup(member_id)
-        self._remember(member_id, version, now)
+        self._cache.put(member_id, version, now)
         return version
 
     async def issued(self, member_id: int, version: int, ttl_seconds: int) -> None:
@@ -84,7 +89,7 @@ class TokenVersions:
             task = asyncio.create_task(self._repair(member_id, version))
             self._repairs.add(task)
             task.add_done_callback(self._repairs.discard)
-        self._remember(member_id, version, time.monotonic())
+        self._cache.put(member_id, version, time.monotonic())
         return version
 
     async def close(self) -> None:
@@ -136,8 +141,3 @@ class TokenVersions:
         except (RedisError, OSError):
             return False
         return True
-
-    def _remember(self, member_id: int, version: int | None, now: float) -> None:
-        if len(self._cache) >= CACHE_MAX_ENTRIES:
-            self._cache.clear()
-        self._cache[member_id] = (version, now)

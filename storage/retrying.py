@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import pymysql
 
+from storage.backoff import Backoff
 from storage.mysql import Cursor, Database
 
 T = TypeVar("T")
@@ -23,10 +24,6 @@ log = logging.getLogger(__name__)
 
 FIRST_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
-
-
-def next_backoff(current: float) -> float:
-    return min(current * 2, MAX_BACKOFF_SECONDS)
 
 
 async def run_until_done(
@@ -37,24 +34,24 @@ async def run_until_done(
 ) -> T:
     """``await db.run(work)``, retried with back-off until it succeeds; ``on_retry(what)``
     is told of every failed attempt (the workers count them)."""
-    backoff = FIRST_BACKOFF_SECONDS
-    failures = 0
+    backoff = None  # made at the first failure: a call that succeeds at once allocates none
     while True:
         try:
             result = await db.run(work)
         except (pymysql.MySQLError, OSError) as exc:
-            failures += 1
+            backoff = backoff or Backoff(FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS)
+            delay = backoff.failed()
             if on_retry is not None:
                 on_retry(what)
+            failures = backoff.failures
             if failures & (failures - 1) == 0:  # 1, 2, 4, 8...: an outage is not a log flood
                 log.log(
                     _level(exc), "%s: MySQL failed %d time(s) (%s); retrying", what, failures, exc
                 )
-            await asyncio.sleep(backoff)
-            backoff = next_backoff(backoff)
+            await asyncio.sleep(delay)
             continue
-        if failures:
-            log.info("%s: MySQL answered again after %d failed attempts", what, failures)
+        if backoff is not None:
+            log.info("%s: MySQL answered again after %d failed attempts", what, backoff.succeeded())
         return result
 
 

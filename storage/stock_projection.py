@@ -23,6 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from storage.backoff import Backoff
 from streams.metrics import StockMetrics
 from streams.redis_keys import sold_out_key, stock_changes_channel, stock_key
 from streams.settings import Settings
@@ -30,6 +31,7 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY_SECONDS = 0.025
+FIRST_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 2.0
 
 # KEYS: the product's stock hash, the sold-out set. ARGV: offset, stock, remaining, held,
@@ -111,23 +113,24 @@ class StockProjection:
 
     async def run(self) -> None:
         """Flush every few milliseconds (or at once when woken) until cancelled."""
-        backoff = 0.0
+        backoff = Backoff(FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS)
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), backoff or self._every)
+                # While Redis fails the back-off replaces the interval; a wake-up cuts it short.
+                await asyncio.wait_for(self._wake.wait(), backoff.delay or self._every)
             self._wake.clear()
-            backoff = await self._flush_once(backoff)
+            await self._flush_once(backoff)
 
-    async def _flush_once(self, backoff: float) -> float:
+    async def _flush_once(self, backoff: Backoff) -> None:
         try:
             written = await self.flush()
         except (RedisError, OSError) as exc:
-            if not backoff:
+            backoff.failed()
+            if backoff.failures == 1:
                 log.warning("Redis unavailable for the stock projection (%s); retrying", exc)
             self._metrics.projection_flushes.labels("failed").inc()
-            return min(max(backoff * 2, 0.1), MAX_BACKOFF_SECONDS)
-        if backoff:
+            return
+        if backoff.succeeded():
             log.info("stock projection written to Redis again")
         if written:
             self._metrics.projection_flushes.labels("ok").inc()
-        return 0.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -95,3 +97,46 @@ async def test_units_coming_back_are_published_at_once(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_redis_down_backs_off_then_resumes_the_interval(
+    fresh_settings: Settings,
+    redis_client: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from storage import stock_projection as module
+
+    down = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    target: list[Redis] = [down]
+    registry = CollectorRegistry()
+    projection = StockProjection(
+        fresh_settings, lambda: target[0], StockMetrics(registry), every=0.025
+    )
+    projection.note(record(8, 1, remaining=3))
+    waits: list[float] = []
+
+    async def wait_for(awaitable: Any, timeout: float) -> None:
+        """Record the wait instead of waiting; Redis comes back after the sixth."""
+        awaitable.close()
+        waits.append(timeout)
+        if len(waits) == 7:
+            target[0] = redis_client
+        if len(waits) == 9:
+            raise asyncio.CancelledError
+        raise TimeoutError
+
+    monkeypatch.setattr(module, "asyncio", SimpleNamespace(wait_for=wait_for))
+    with (
+        caplog.at_level(logging.INFO, logger=module.__name__),
+        pytest.raises(asyncio.CancelledError),
+    ):
+        await projection.run()
+
+    assert waits == [0.025, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 0.025, 0.025]
+    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.INFO]
+    assert await redis_client.hget(stock_key(fresh_settings, 8), "remaining") == "3"
+    flushes = "flashsale_stock_projection_flushes_total"
+    assert registry.get_sample_value(flushes, {"result": "failed"}) == 6
+    assert registry.get_sample_value(flushes, {"result": "ok"}) == 1
+    await down.aclose()

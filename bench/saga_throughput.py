@@ -108,6 +108,8 @@ def follow(saga: ManagedProcess, total: int, timeout: float) -> tuple[int, float
         time.sleep(SAMPLE_SECONDS)
     if first is None:
         raise SystemExit("the saga worker followed no event")
+    if count == first[0]:  # all of them between two samples: nothing to time
+        raise SystemExit(f"the saga worker followed all {count} events at once; give it more")
     return count - first[0], now - first[1], cpu - first[2]
 
 

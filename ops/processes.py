@@ -146,4 +146,6 @@ def wait_for_port(port: int, what: str, timeout: float, pid: int | None = None) 
         if pid is not None and not _alive(pid):
             raise RuntimeError(f"{what} exited during start-up; see its log in {RUN_DIR}/")
         time.sleep(0.2)
-    raise RuntimeError(f"{what} did not open port {port} within {timeout:.0f}s")
+    raise RuntimeError(
+        f"{what} did not open port {port} within {timeout:.0f}s; see its log in {RUN_DIR}/"
+    )

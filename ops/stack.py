@@ -172,9 +172,15 @@ def start_missing(settings: Settings, specs: list[ProcessSpec]) -> list[str]:
                     f"{spec.name}: port {port} is taken by a process make did not start"
                 )
         pid = processes.start(spec)
-        processes.wait_for_port(spec.port, spec.name, timeout=90, pid=pid)
+        processes.wait_for_port(spec.port, spec.name, timeout=_start_timeout(spec.name), pid=pid)
         started.append(spec.name)
     return started
+
+
+def _start_timeout(name: str) -> float:
+    # A broker loads every partition's log before it listens: after a day of test runs
+    # (each leaves its topics) that took 75-110 s here.
+    return 300.0 if name.startswith("kafka") else 90.0
 
 
 def _api_running(settings: Settings) -> bool:

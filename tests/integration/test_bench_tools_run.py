@@ -1,9 +1,12 @@
 """Each bench tool, run end to end on a tiny load against the real servers, as
-``make bench-stock``/``bench-saga``/``bench-persistence``/``bench-token`` run it.
+``make bench-stock``/``bench-persistence``/``bench-token`` run it.
 
 ``--help`` (tests/unit/test_bench_tools.py) proves only that a tool parses its
 options; bench/token_check.py once passed that while it could no longer run at
-all. A few hundred orders each keep this under a minute in all.
+all. A few hundred orders each keep this under a minute in all. bench/saga_throughput.py
+is left to its ``--help`` test: it times the saga between two samples of its metrics,
+and a load small enough for the suite is sometimes followed whole between two (CI
+saw 3,000 events go at once), so a run here would pass or fail by chance.
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ RUNS = {
         ["--orders", "300", "--products", "2", "--per-record", "10"],
         "decisions/s",
     ),
-    # Enough events that the saga worker takes more than one sample to follow them.
-    "bench.saga_throughput": (["--orders", "3000"], "events/s"),
     "bench.persistence_lag": (["--orders", "300"], '"lag_seconds"'),
     "bench.token_check": (["--n", "200"], "us per request"),
 }

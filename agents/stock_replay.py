@@ -57,7 +57,7 @@ LISTED, RESTOCKED, DUPLICATE, REPLAYED, REPAIRED, NOT_HANDLED = (
 # A reservation below the product's last offset whose order the table does not know:
 # every decided reservation leaves an order, so this one was delivered after a later
 # command and is never decided. Kafka delivers a partition in order; this names a
-# consumer that did not (streams/faust_fixes.py, fix 5), loudly.
+# consumer that did not (streams/faust_fixes.py, fixes 5 and 6), loudly.
 OUT_OF_ORDER = "OUT_OF_ORDER"
 
 

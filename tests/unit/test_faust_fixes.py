@@ -222,3 +222,90 @@ def test_a_partition_starts_at_its_commit_or_at_its_first_offset(
 ) -> None:
     heads = faust_fixes.partition_heads({TOPIC_PARTITION: committed}, {TOPIC_PARTITION: first})
     assert heads == {TOPIC_PARTITION: head}
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected", "refetched", "admission"),
+    [
+        (93, 93, False, faust_fixes.Admission(apply=True)),
+        (80, 93, False, faust_fixes.Admission(apply=True)),  # a replay: the table's protocol
+        (115, 93, False, faust_fixes.Admission(apply=False, seek_to=93)),  # the test's loss
+        (115, 93, True, faust_fixes.Admission(apply=True, gap=True)),  # 93-114 not in Kafka
+        (115, None, False, faust_fixes.Admission(apply=False, seek_to=115)),  # head not known
+    ],
+)
+def test_the_gate_applies_a_partition_without_a_gap(
+    offset: int, expected: int | None, refetched: bool, admission: faust_fixes.Admission
+) -> None:
+    assert faust_fixes.admit(offset, expected, refetched) == admission
+
+
+class _GatedConsumer:
+    """What the gate reads of Faust's consumer: heads, generation, unacked, seek."""
+
+    def __init__(self, head: int | None, generation: int = 1) -> None:
+        self._committed_offset: defaultdict[TP, int | None] = defaultdict(lambda: None)
+        self.head = head
+        self.app = type("App", (), {"consumer_generation_id": generation})()
+        self._unacked_messages: set[Message] = set()
+        self.seeks: list[dict[TP, int]] = []
+
+    def set_head(self, tp: TP) -> None:
+        self._committed_offset[tp] = self.head
+
+    async def seek_wait(self, partitions: dict[TP, int]) -> None:
+        self.seeks.append(dict(partitions))
+        for tp in partitions:
+            faust_fixes._position_set(tp)  # a seek moves the partition's epoch
+
+
+def _fetched(tp: TP, offset: int) -> Message:
+    message = _message(tp, offset)
+    faust_fixes._delivered_epochs[message] = faust_fixes.position_epoch(tp)
+    return message
+
+
+async def test_the_gate_reads_again_from_the_head_when_a_later_record_comes_first() -> None:
+    """The restart of test_kill_during_expiry: committed 93, offset 115 delivered first."""
+    tp = TP("gate-test-commands", 2)
+    gate, consumer = faust_fixes.OffsetGate(), _GatedConsumer(head=93)
+    early = _fetched(tp, 115)
+    assert gate.admission(consumer, early) == faust_fixes.Admission(apply=False, seek_to=115)
+    await gate.set_aside(consumer, early, 115)  # the head is not known yet: it comes again
+    consumer.set_head(tp)
+    late = _fetched(tp, 115)
+    assert gate.admission(consumer, late) == faust_fixes.Admission(apply=False, seek_to=93)
+    await gate.set_aside(consumer, late, 93)
+    assert consumer.seeks[-1] == {tp: 93}
+    assert faust_fixes.stale(late)  # anything queued behind it is set aside too
+    for offset in range(93, 117):
+        message = _fetched(tp, offset)
+        assert gate.admission(consumer, message).apply, offset
+        gate.applied(consumer, message)
+    assert gate.expected(consumer, tp) == 117
+
+
+async def test_the_gate_goes_on_over_offsets_kafka_does_not_have() -> None:
+    tp = TP("gate-test-commands", 3)
+    gate, consumer = faust_fixes.OffsetGate(), _GatedConsumer(head=10)
+    consumer.set_head(tp)
+    first = _fetched(tp, 12)
+    await gate.set_aside(consumer, first, 10)
+    again = _fetched(tp, 12)  # read again from 10: 10 and 11 do not exist
+    assert gate.admission(consumer, again) == faust_fixes.Admission(apply=True, gap=True)
+
+
+def test_what_the_gate_applied_counts_only_in_its_generation() -> None:
+    tp = TP("gate-test-commands", 4)
+    gate, consumer = faust_fixes.OffsetGate(), _GatedConsumer(head=50)
+    consumer.set_head(tp)
+    gate.applied(consumer, _fetched(tp, 50))
+    assert gate.expected(consumer, tp) == 51
+    consumer.app.consumer_generation_id = 2  # a rebalance: the head says again
+    consumer._committed_offset[tp] = 40
+    assert gate.expected(consumer, tp) == 40
+
+
+def test_a_record_a_test_put_in_is_not_gated() -> None:
+    tp = TP("gate-test-commands", 5)
+    assert faust_fixes.OffsetGate().admission(_GatedConsumer(head=None), _message(tp, 9)).apply

@@ -8,8 +8,8 @@ one real saga worker (``FLASHSALE_WORKER_ROLE=saga``) and follows its counter of
 followed events (``flashsale_saga_order_events`` at ``GET /metrics``). Rate and CPU
 (``utime + stime`` of the worker, all threads) are taken between the first sample
 with events followed and the one with all of them, so the worker's start is left
-out. Checks at the end: one MySQL row per order, and every reservation a live
-hold in Redis. Everything runs under a fresh app id and MySQL database, removed
+out. Checks at the end (exit 1 if either fails): one MySQL row per order, and every
+reservation a live hold in Redis. Everything runs under a fresh app id and MySQL database, removed
 at the end.
 
     .venv/bin/python -m bench.saga_throughput --orders 20000 [--paid 0.5] [--profile f.raw]
@@ -118,7 +118,7 @@ def _count_orders(cur: Cursor) -> list[dict[str, Any]]:
     return list(cur.fetchall())
 
 
-async def check(settings: Settings, orders: int, holds: int) -> str:
+async def check(settings: Settings, orders: int, holds: int) -> tuple[bool, str]:
     db = Database(settings.mysql_url, size=1)
     try:
         (row,) = await db.run(_count_orders)
@@ -131,7 +131,7 @@ async def check(settings: Settings, orders: int, holds: int) -> str:
         client.close()
     ok = row["n"] == orders and live == holds
     settlements = await end_offsets_total(settings, STOCK_COMMANDS.name(settings))
-    return (
+    return ok, (
         f"{'ok' if ok else 'WRONG'}: {row['n']}/{orders} MySQL rows, {live}/{holds} holds;"
         f" {settlements} records of settlements on stock-commands"
     )
@@ -155,7 +155,10 @@ def measure(settings: Settings, args: argparse.Namespace, workdir: Path) -> None
             f"saga: {count} events in {seconds:.2f} s: {count / seconds:,.0f} events/s,"
             f" {cpu * 1e6 / count:,.0f} µs CPU per event ({cpu:.2f} s CPU)"
         )
-        print(asyncio.run(check(settings, args.orders, holds)))
+        ok, report = asyncio.run(check(settings, args.orders, holds))
+        print(report)
+        if not ok:
+            raise SystemExit(1)
     finally:
         if profiler is not None:
             profiler.send_signal(2)  # SIGINT: py-spy writes what it has

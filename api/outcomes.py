@@ -9,7 +9,6 @@ future before it produces the command, so the event cannot arrive unseen.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from api import jsons
+from api.background_tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,7 @@ class OutcomeListener:
         self._task = asyncio.create_task(self._run_forever(), name="outcome-listener")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks(self._task)
 
     def expect(self, order_id: str, until: Predicate = _any_event) -> asyncio.Future[Event]:
         """A future resolved with the first event about ``order_id`` satisfying ``until``."""

@@ -22,7 +22,6 @@ against 100 ms, tests/integration/test_sold_out_push.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -33,6 +32,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from api.background_tasks import stop_tasks
 from api.tokens import ACCESS_TTL_SECONDS
 from streams.redis_keys import (
     revocations_channel,
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 PING_EVERY_SECONDS = 0.5
 SILENT_SECONDS = 2.0
 RETRY_SECONDS = 0.5
-STOP_RETRY_SECONDS = 0.5
 # A revocation matters only while a token issued before it can still be unexpired.
 REVOCATION_SECONDS = ACCESS_TTL_SECONDS
 
@@ -127,17 +126,7 @@ class PushedState:
         self._task = asyncio.create_task(self._run_forever(), name="pushed-state")
 
     async def stop(self) -> None:
-        task = self._task
-        if task is None:
-            return
-        # Cancelled until it ends: a cancellation that lands as redis-py's read timeout
-        # fires is taken for that timeout (get_message answers None) and lost, and the
-        # task, still "cancelling", listened on for ever (seen: 1 stop in about 20).
-        while not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=STOP_RETRY_SECONDS)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_tasks(self._task)
 
     async def _run_forever(self) -> None:
         while True:

@@ -25,6 +25,7 @@ import time
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from api.background_tasks import stop_tasks
 from api.tokens import ACCESS_TTL_SECONDS
 from api.ttl_cache import MISSING, TtlCache
 from storage import members as member_sql
@@ -93,9 +94,7 @@ class TokenVersions:
         return version
 
     async def close(self) -> None:
-        for task in list(self._repairs):
-            task.cancel()
-        await asyncio.gather(*self._repairs, return_exceptions=True)
+        await stop_tasks(*self._repairs)
 
     async def _lookup(self, member_id: int) -> int | None:
         try:

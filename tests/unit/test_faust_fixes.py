@@ -309,3 +309,20 @@ def test_what_the_gate_applied_counts_only_in_its_generation() -> None:
 def test_a_record_a_test_put_in_is_not_gated() -> None:
     tp = TP("gate-test-commands", 5)
     assert faust_fixes.OffsetGate().admission(_GatedConsumer(head=None), _message(tp, 9)).apply
+
+
+async def test_a_partition_revoked_before_its_seek_back_is_left_to_its_next_owner() -> None:
+    from aiokafka.errors import IllegalStateError
+
+    tp = TP("gate-test-commands", 6)
+
+    class Revoked(_GatedConsumer):
+        async def seek_wait(self, partitions: dict[TP, int]) -> None:
+            raise IllegalStateError("not assigned")
+
+    gate, consumer = faust_fixes.OffsetGate(), Revoked(head=3)
+    consumer.set_head(tp)
+    message = _fetched(tp, 5)
+    consumer._unacked_messages.add(message)
+    await gate.set_aside(consumer, message, 3)
+    assert not consumer._unacked_messages and message.acked  # and never counted as done

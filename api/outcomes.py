@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 
 from api import jsons
 from api.background_tasks import stop_tasks
+from streams.fetching import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ class OutcomeListener:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="latest",
-            fetch_max_wait_ms=5,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            fetch_min_bytes=FETCH_MIN_BYTES,
         )
         await consumer.start()
         try:

@@ -17,7 +17,8 @@ because each fix replaces or wraps a private method. Why each is needed:
    aiokafka leaves a partition whose records are still being processed out of the
    next fetch; with one busy partition (a flash sale of one product) that request
    names only idle partitions and the broker holds it for the full wait, so new
-   commands waited 1.5 s (p99 time-to-decision 1.6 s).
+   commands waited 1.5 s (p99 time-to-decision 1.6 s). The same place sets the
+   fetch's minimum size, which Faust does not expose either (streams/fetching.py).
 
 3. **A commit never passes an unprocessed message** (faust ``Consumer._new_offset``;
    upstream faust-streaming PR #707). Faust commits the first run of acked offsets
@@ -101,6 +102,8 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, ConsumerReb
 from faust.types import TP
 from mode.utils.queues import FlowControlEvent
 
+from streams.fetching import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
+
 log = logging.getLogger(__name__)
 
 # The versions whose internals these fixes were read against (rocksdict: the stock
@@ -113,7 +116,6 @@ EXPECTED_VERSIONS = {
 }
 # Distribution names where they differ from the module's.
 _DISTRIBUTIONS = {"faust": "faust-streaming", "mode": "mode-streaming"}
-FETCH_MAX_WAIT_MS = 5
 
 _originals: dict[str, Any] = {}
 
@@ -165,6 +167,7 @@ def _create_worker_consumer(self: AIOKafkaConsumerThread, transport: Any) -> Any
     consumer = _originals["create_consumer"](self, transport)
     # Read by AIOKafkaConsumer.start() when it builds its Fetcher (aiokafka 0.14).
     consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+    consumer._fetch_min_bytes = FETCH_MIN_BYTES
     return consumer
 
 

@@ -14,6 +14,7 @@ from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from streams import faust_fixes
 from streams.faust_fixes import committable_run
+from streams.fetching import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
 
 TOPIC_PARTITION = TP("stock-commands", 0)
 
@@ -51,11 +52,13 @@ async def test_the_worker_consumer_waits_at_most_a_few_ms_for_a_fetch() -> None:
     patched = thread._create_worker_consumer(app.transport)
     try:
         assert unpatched._fetch_max_wait_ms == 1500  # what Faust asks for
-        assert patched._fetch_max_wait_ms == faust_fixes.FETCH_MAX_WAIT_MS
-        # The attribute is what start() hands to the Fetcher in this aiokafka.
-        assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in inspect.getsource(
-            AIOKafkaConsumer.start
-        )
+        assert patched._fetch_max_wait_ms == FETCH_MAX_WAIT_MS
+        assert unpatched._fetch_min_bytes == 1
+        assert patched._fetch_min_bytes == FETCH_MIN_BYTES
+        # The attributes are what start() hands to the Fetcher in this aiokafka.
+        started = inspect.getsource(AIOKafkaConsumer.start)
+        assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in started
+        assert "fetch_min_bytes=self._fetch_min_bytes" in started
     finally:
         await unpatched.stop()
         await patched.stop()

@@ -111,18 +111,11 @@ async def reserve_stock(stream: Any) -> AsyncIterator[Step | None]:
     # Yields what it did with each command (tests read it; nothing sinks it in a worker).
     async for event in stream.events():
         message = event.message
-        if faust_fixes.stale(message):
-            # Fetched before a rebalance or seek of its partition; it comes again in
-            # offset order (streams/faust_fixes.py, fix 5). Deciding it now could
-            # decide it before commands below it.
-            faust_fixes.set_aside(app.consumer, message)
-            yield None
-            continue
         admission = faust_fixes.offset_gate.admission(app.consumer, message)
         if not admission.apply:
-            # Records below it have not been decided and may not be coming (fix 6):
-            # read the partition again from the one expected.
-            assert admission.seek_to is not None
+            # Fetched before a rebalance or seek of its partition (fix 5), or records
+            # below it have not been decided (fix 6): deciding it now could decide it
+            # before them. It comes again in offset order.
             await faust_fixes.offset_gate.set_aside(app.consumer, message, admission.seek_to)
             yield None
             continue

@@ -405,7 +405,8 @@ def _consumer_init(self: Consumer, *args: Any, **kwargs: Any) -> None:
 # 6. The stock agent applies each partition without a gap.
 @dataclass(frozen=True)
 class Admission:
-    """What to do with a record: apply it, or set it aside and seek to ``seek_to``."""
+    """What to do with a record: apply it, or set it aside (and seek to ``seek_to``,
+    unless a seek that brings it again has already been made: a stale record)."""
 
     apply: bool
     seek_to: int | None = None
@@ -444,14 +445,18 @@ class OffsetGate:
         if fetched is None:
             return Admission(apply=True)  # not fetched by the consumer: put by a test
         tp = message.tp
+        if stale(message):  # fix 5: fetched before its partition's last seek
+            return Admission(apply=False)
         expected = self.expected(consumer, tp)
         gap_seek = self._gap_seeks.get(tp)
         refetched = gap_seek is not None and gap_seek[0] == expected and fetched >= gap_seek[1]
         return admit(message.offset, expected, refetched)
 
-    async def set_aside(self, consumer: Any, message: Any, seek_to: int) -> None:
-        """Set the record aside and read its partition again from ``seek_to``."""
+    async def set_aside(self, consumer: Any, message: Any, seek_to: int | None) -> None:
+        """Set the record aside; read its partition again from ``seek_to`` if given."""
         set_aside(consumer, message)
+        if seek_to is None:
+            return
         tp = message.tp
         expected = self.expected(consumer, tp)
         if expected is None:  # routine around a start-up or rebalance seek

@@ -329,3 +329,16 @@ async def test_a_partition_revoked_before_its_seek_back_is_left_to_its_next_owne
     consumer._unacked_messages.add(message)
     await gate.set_aside(consumer, message, 3)
     assert not consumer._unacked_messages and message.acked  # and never counted as done
+
+
+async def test_the_gate_sets_a_stale_record_aside_without_a_seek_of_its_own() -> None:
+    """Fix 5's case: the seek that brings it again has been made already."""
+    tp = TP("gate-test-commands", 7)
+    gate, consumer = faust_fixes.OffsetGate(), _GatedConsumer(head=20)
+    consumer.set_head(tp)
+    message = _fetched(tp, 20)
+    faust_fixes._position_set(tp)  # a seek after it was fetched
+    consumer._unacked_messages.add(message)
+    assert gate.admission(consumer, message) == faust_fixes.Admission(apply=False)
+    await gate.set_aside(consumer, message, None)
+    assert consumer.seeks == [] and not consumer._unacked_messages

@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaClient
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.cluster import ClusterMetadata
 from aiokafka.errors import KafkaError
+from aiokafka.protocol.metadata import MetadataRequest
+from aiokafka.structs import TopicPartition
 
 from kit.processes import ManagedProcess, free_port
 from ops import kafka_cluster, services
@@ -117,6 +121,32 @@ class KafkaThree:
         """Partition -> node id of its leader (-1 while it has none)."""
         (described,) = await self.describe([topic])
         return {p["partition"]: p["leader"] for p in described["partitions"]}
+
+    async def views(self, topic: str) -> dict[int, str]:
+        """What each running node itself answers for metadata: the brokers it lists and
+        the leader of each partition of ``topic`` (a node whose view lags shows a dead
+        broker still leading). For a failed test's message."""
+        views: dict[int, str] = {}
+        for node in self.nodes:
+            if not self.procs[node.number].alive:
+                continue
+            client = AIOKafkaClient(bootstrap_servers=node.address, request_timeout_ms=5000)
+            try:
+                await client.bootstrap()
+                answer = await client.send(node.number, MetadataRequest([topic]))  # this node
+                cluster = ClusterMetadata()
+                cluster.update_metadata(answer)
+                leaders = {
+                    p: cluster.leader_for_partition(TopicPartition(topic, p))
+                    for p in sorted(cluster.partitions_for_topic(topic) or ())
+                }
+                brokers = sorted(b.nodeId for b in cluster.brokers())
+                views[node.number] = f"brokers {brokers}, leaders {leaders}"
+            except (KafkaError, OSError) as exc:
+                views[node.number] = f"no answer: {exc!r}"
+            finally:
+                await client.close()
+        return views
 
     async def brokers(self) -> set[int]:
         admin = await self._admin()

@@ -70,15 +70,33 @@ async def _open(settings: Settings, workers: Workers, apis: Apis, cluster: Kafka
 async def _finish(opening: Opening, cluster: KafkaThree, fault: str, figures: str) -> None:
     """More decisions after the fault, then the audit, exact totals, nothing decided twice."""
     rig, buyers = opening.rig, opening.buyers
-    await buyers.until_decided(150, within=120)
-    await buyers.stop()
-    report = await audit_clean(rig, buyers, fault, opening.in_flight, allowed={503}, within=120)
+    try:
+        await buyers.until_decided(150, within=120)
+        await buyers.stop()
+        report = await audit_clean(rig, buyers, fault, opening.in_flight, allowed={503}, within=120)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{await _diagnosis(opening, cluster)}") from exc
     rows, _ = exact_totals(report)
     await assert_no_order_decided_twice(rig.settings, buyers.acknowledged())
     ports = [w.web_port for w in rig.workers.values() if w.alive]
     stale = await disagreements(rig.settings, ports)
     assert not stale, stale[:10]
     print(f"FAULT {fault}: {figures}; {rows} rows = orders in Kafka; {memory(cluster)}")
+
+
+async def _diagnosis(opening: Opening, cluster: KafkaThree) -> str:
+    """For a sale that stopped deciding: each node's own view of the cluster, and what the
+    stock workers last logged of Kafka (a CI run once saw a worker fetch from the dead
+    leader for minutes while the nodes had moved its partitions; kept to tell why)."""
+    views = await cluster.views(opening.topic)
+    lines = [f"node {n} answers: {view}" for n, view in views.items()]
+    for name, worker in opening.rig.workers.items():
+        log = worker.log().splitlines()
+        kafka = [line for line in log if "ERROR" in line or "WARN" in line]
+        counted = Counter(line.split("]", 3)[-1].strip()[:100] for line in kafka)
+        lines.append(f"{name} (alive {worker.alive}) warnings and errors: {counted.most_common(8)}")
+        lines.extend(f"{name}: {line[:300]}" for line in log[-15:])
+    return "\n".join(lines)
 
 
 async def test_the_leader_of_stock_commands_killed_mid_sale(

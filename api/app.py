@@ -22,6 +22,7 @@ from api.app_keys import (
     REDIS,
     REGISTRY,
     SETTINGS,
+    UNITS_IN_FLIGHT,
 )
 from api.checkout import setup_checkout_routes
 from api.errors import error_middleware
@@ -34,6 +35,7 @@ from api.orders import setup_order_routes
 from api.outcomes import OutcomeListener
 from api.products import setup_product_routes
 from api.recent_products import RecentProducts
+from api.units_in_flight import UnitsInFlight
 from storage.migrations import apply_migrations
 from storage.mysql import Database
 from storage.redis import create_redis
@@ -50,7 +52,10 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[DATABASE] = Database(settings.mysql_url)
     app[REDIS] = create_redis(settings.redis_url)
     app[PRODUCER] = CommandProducer(settings.kafka_bootstrap, on_sent=app[METRICS].produced)
-    app[LISTENER] = OutcomeListener(settings.kafka_bootstrap, ORDER_EVENTS.name(settings))
+    app[UNITS_IN_FLIGHT] = UnitsInFlight(settings.api_processes)
+    app[LISTENER] = OutcomeListener(
+        settings.kafka_bootstrap, ORDER_EVENTS.name(settings), app[UNITS_IN_FLIGHT]
+    )
     app[LISTENER].start()
     # The process binds the API port after this: a request taken before the listener
     # has its positions could miss its decision and wait in vain.

@@ -16,6 +16,7 @@ from api.recent_products import RecentProducts
 from api.refused_addresses import RefusedAddresses
 from api.token_versions import TokenVersions
 from api.tokens import VerifiedTokens
+from api.units_in_flight import UnitsInFlight
 from storage.mysql import Database
 from streams.settings import Settings
 
@@ -25,6 +26,7 @@ REDIS = web.AppKey("redis", Redis)
 PRODUCER = web.AppKey("producer", CommandProducer)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 LISTENER = web.AppKey("listener", OutcomeListener)
+UNITS_IN_FLIGHT = web.AppKey("units_in_flight", UnitsInFlight)
 METRICS = web.AppKey("metrics", ApiMetrics)
 SIGNING_SECRET = web.AppKey("signing_secret", str)
 TOKEN_VERSIONS = web.AppKey("token_versions", TokenVersions)

@@ -98,6 +98,16 @@ async def published_sold_out(app: web.Application, product_id: int) -> bool:
     return projection is not None and projection.get("remaining") == "0"
 
 
+async def published_remaining(app: web.Application, product_id: int) -> int | None:
+    """The units left as the stock agent last published them (one HGET, read afresh),
+    None if never published or unreadable now."""
+    try:
+        left = await app[REDIS].hget(stock_key(app[SETTINGS], product_id), "remaining")
+        return None if left is None else int(left)
+    except (RedisError, OSError, ValueError):
+        return None
+
+
 async def _product_and_stock(
     app: web.Application, product_id: int, reuse_recent: bool
 ) -> tuple[Fields, dict[str, str] | None] | None:

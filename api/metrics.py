@@ -38,6 +38,13 @@ class ApiMetrics:
             "Orders refused SOLD_OUT from the stock projection, without reaching Kafka",
             registry=registry,
         )
+        self.hold_seconds = Histogram(
+            "flashsale_order_hold_duration_seconds",
+            "Time an order waited before intake because this API process's orders in flight"
+            " already covered its share of the product's units left (held orders only)",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.request_seconds = Histogram(
             "flashsale_http_request_duration_seconds",
             "Time from a request's arrival to its answer, by route, method and status class",

@@ -32,6 +32,7 @@ from api.app_keys import (
     REDIS,
     SETTINGS,
     TOKEN_VERSIONS,
+    UNITS_IN_FLIGHT,
 )
 from api.auth import check_version, require_member, verify_token
 from api.bodies import read_json_object
@@ -83,53 +84,79 @@ async def create_order(request: web.Request) -> web.Response:
     product = check_orderable(product, asked.qty)  # 404 unknown, 422 over its limit
 
     # Refuse if sold out: the sold-out set pushed to this process, in memory.
-    sold_out = app[PUSHED_STATE].sold_out(asked.product_id)
-    if sold_out is None:  # rare: the pushed set cannot be trusted now
-        sold_out = await catalog.published_sold_out(app, asked.product_id)  # Redis (100 ms reuse)
+    sold_out = await _sold_out(app, asked.product_id)
     if sold_out and asked.key is None:
         return sold_out_refusal(app[METRICS])
 
-    # Admit: one script does the version, rate limit, key's claim and PENDING projection.
-    pending = pending_order(asked, claims.member_id, product)
-    keyed = asked.key is not None
+    # Hold while this process's orders in flight cover its share of the units left (a
+    # storm's tail), then look at the sold-out set again: their decisions may have sold
+    # the product out. From here the order's units count as in flight.
+    claim = await app[UNITS_IN_FLIGHT].claim(
+        asked.product_id,
+        asked.order_id,
+        asked.qty,
+        lambda: catalog.published_remaining(app, asked.product_id),
+    )  # memory; Redis every 100 ms while this process's orders near the units left
     try:
-        admission = await intake.admit(  # Redis: the intake script
-            redis, settings, pending, version, rate_limit, keyed, sold_out
-        )
-        if admission.verdict == intake.NO_VERSION:  # rare: Redis lost the member's version
-            await check_version(request, claims)  # MySQL, which writes it back to Redis
-            admission = await intake.admit(  # Redis: the script again, the version checked
-                redis, settings, pending, None, rate_limit, keyed, sold_out
+        if claim.held:
+            app[METRICS].hold_seconds.observe(claim.held)
+            sold_out = await _sold_out(app, asked.product_id)
+            if sold_out and asked.key is None:
+                return sold_out_refusal(app[METRICS])
+
+        # Admit: one script does the version, rate limit, key's claim and PENDING projection.
+        pending = pending_order(asked, claims.member_id, product)
+        keyed = asked.key is not None
+        try:
+            admission = await intake.admit(  # Redis: the intake script
+                redis, settings, pending, version, rate_limit, keyed, sold_out
             )
-    except (RedisError, OSError):  # Redis down: every check lets the order through, as before
-        if version is not None:
-            await check_version(request, claims)  # memory (1 s), else MySQL
-        admission = intake.Admission(intake.SOLD_OUT if sold_out else intake.OK)
-    else:  # 401, 429 or 503 for a verdict that refuses the order
-        intake.check_admission(
-            admission, claims, version, settings, app[TOKEN_VERSIONS], pending["created_at"]
-        )
-    if admission.verdict in intake.UNPRODUCED:  # decided before, sold out, or the key's order
-        return unproduced_answer(admission, asked.order_id, app[METRICS])
+            if admission.verdict == intake.NO_VERSION:  # rare: Redis lost the member's version
+                await check_version(request, claims)  # MySQL, which writes it back to Redis
+                admission = await intake.admit(  # Redis: the script again, the version checked
+                    redis, settings, pending, None, rate_limit, keyed, sold_out
+                )
+        except (RedisError, OSError):  # Redis down: every check lets the order through, as before
+            if version is not None:
+                await check_version(request, claims)  # memory (1 s), else MySQL
+            admission = intake.Admission(intake.SOLD_OUT if sold_out else intake.OK)
+        else:  # 401, 429 or 503 for a verdict that refuses the order
+            intake.check_admission(
+                admission, claims, version, settings, app[TOKEN_VERSIONS], pending["created_at"]
+            )
+        if admission.verdict in intake.UNPRODUCED:  # decided before, sold out, or the key's order
+            return unproduced_answer(admission, asked.order_id, app[METRICS])
 
-    # Produce the command, coalesced with the product's concurrent orders.
-    command = reserve_command(pending, settings.hold_seconds)
-    awaited = Awaited(app, command, asked.wait, is_decision) if asked.wait else None
-    try:
-        await app[ORDER_PRODUCES].submit(asked.product_id, command)  # Kafka: acks=all, shared
-    except KafkaUnavailable as exc:
-        if awaited is not None:
-            awaited.forget()
-        if admission.fresh:  # rare: no order to show as PENDING
-            await _take_back_pending(app, asked.order_id)  # Redis
-        raise kafka_refused() from exc
+        # Produce the command, coalesced with the product's concurrent orders.
+        command = reserve_command(pending, settings.hold_seconds)
+        awaited = Awaited(app, command, asked.wait, is_decision) if asked.wait else None
+        try:
+            await app[ORDER_PRODUCES].submit(asked.product_id, command)  # Kafka: acks=all, shared
+        except KafkaUnavailable as exc:
+            if awaited is not None:
+                awaited.forget()
+            if admission.fresh:  # rare: no order to show as PENDING
+                await _take_back_pending(app, asked.order_id)  # Redis
+            raise kafka_refused() from exc
+        claim.sent()  # its units count until its decision is read
 
-    # Wait for the decision (with Prefer: wait), and answer.
-    event = await awaited.event() if awaited is not None else None  # no request: the listener
-    if event is not None:  # show the client's next read what it is told now
-        await project_decision(app, event)  # Redis: one write shared with concurrent decisions
-    app[METRICS].orders_accepted.inc()
-    return accepted_answer(asked.order_id, event, asked.wait)
+        # Wait for the decision (with Prefer: wait), and answer.
+        event = await awaited.event() if awaited is not None else None  # no request: the listener
+        if event is not None:  # show the client's next read what it is told now
+            await project_decision(app, event)  # Redis: one write shared with concurrent decisions
+        app[METRICS].orders_accepted.inc()
+        return accepted_answer(asked.order_id, event, asked.wait)
+    finally:
+        claim.close()  # refused or not taken by Kafka: its units are not in flight
+
+
+async def _sold_out(app: web.Application, product_id: int) -> bool:
+    """From the sold-out set pushed to this process; rare: from Redis when it cannot be
+    trusted now (100 ms reuse)."""
+    sold_out = app[PUSHED_STATE].sold_out(product_id)
+    if sold_out is None:
+        sold_out = await catalog.published_sold_out(app, product_id)  # Redis (100 ms reuse)
+    return sold_out
 
 
 async def _take_back_pending(app: web.Application, order_id: str) -> None:

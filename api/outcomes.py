@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 
 from api import jsons
 from api.background_tasks import stop_tasks
+from api.units_in_flight import UnitsInFlight
 from streams.fetching import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,10 @@ def _any_event(event: Event) -> bool:
 
 
 class OutcomeListener:
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, in_flight: UnitsInFlight) -> None:
         self._bootstrap = bootstrap
         self._topic = topic
+        self._in_flight = in_flight  # told of every decision on an order it counts
         self._waiting: dict[str, list[Waiter]] = {}
         self._task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
@@ -97,13 +99,14 @@ class OutcomeListener:
             await consumer.stop()
 
     def _resolve(self, raw: bytes | None) -> None:
-        if not self._waiting or raw is None:
+        if raw is None or not (self._waiting or self._in_flight.tracking):
             return
         try:
             event = jsons.loads(raw)
             order_id = event["order_id"]
         except (ValueError, KeyError, TypeError):
             return
+        self._in_flight.seen(event)
         still_waiting = []
         for future, until in self._waiting.pop(order_id, ()):
             if future.done():

@@ -3,7 +3,9 @@
 Each instance reads every partition of ``order-events`` from the end, outside
 any consumer group (so two instances each see every event), and resolves the
 futures of requests waiting with ``Prefer: wait``. A request registers its
-future before it produces the command, so the event cannot arrive unseen.
+future before it produces the command, so the event cannot arrive unseen. It also
+tells this process's count of units in flight (api/units_in_flight.py) of every
+decision on an order it counts and of every reservation.
 """
 
 from __future__ import annotations

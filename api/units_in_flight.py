@@ -36,7 +36,7 @@ from typing import Any
 
 # Longer than a decision takes under load (a few hundred ms), well under a client's
 # patience: past it the order goes on without the hint.
-HOLD_SECONDS = 1.0
+HOLD_SECONDS = 0.5
 # How often a held order looks again at the units left without a decision of its own
 # (another process's decisions, a restock).
 RECHECK_SECONDS = 0.05

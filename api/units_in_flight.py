@@ -19,9 +19,10 @@ It is a hint, like the sold-out set, never a decision:
   (CONTRACT.md), which a hold only moves later: a held order can be overtaken by
   a later request to another API process, never refused for units it could get.
 
-"Units left" is the stock agent's ``remaining`` in Redis (``published_remaining``,
-100 ms reuse), divided among the API processes; in flight is this process's own
-count, so no process waits for another's.
+"Units left" is the stock agent's ``remaining`` in Redis (one read at most every
+100 ms per product) less the units reserved since in the events this process reads,
+divided among the API processes; in flight is this process's own count, so no
+process waits for another's.
 """
 
 from __future__ import annotations
@@ -111,8 +112,10 @@ class UnitsInFlight:
         return self._units.get(product_id, 0)
 
     def add(self, product_id: int, order_id: str, qty: int) -> None:
-        """Count the order's units in flight (until ``remove``)."""
+        """Count the order's units in flight (until ``remove``). An order counted already
+        (a retry with its Idempotency-Key) is counted once, from now."""
         self._forget_stale()
+        self.remove(order_id)
         self._orders[order_id] = InFlight(product_id, qty, self._clock())
         self._units[product_id] = self.units(product_id) + qty
 

@@ -155,3 +155,12 @@ def test_an_event_without_a_product_changes_nothing_but_its_order() -> None:
     counter.add(1, "a", 1)
     counter.seen({"event": ORDER_RESERVED, "order_id": "a"})
     assert counter.units(1) == 0
+
+
+async def test_a_retry_of_an_order_in_flight_counts_its_units_once() -> None:
+    counter = UnitsInFlight()
+    (await counter.claim(1, "a", 2, remaining_of([10]))).sent()
+    (await counter.claim(1, "a", 2, remaining_of([10]))).sent()  # same Idempotency-Key
+    assert counter.units(1) == 2
+    counter.remove("a")
+    assert counter.units(1) == 0 and not counter.tracking

@@ -14,6 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 import faust
+from faust.exceptions import ConsumerNotStarted
 from faust.web import Request, Response, View
 
 from streams.app import app, settings
@@ -22,11 +23,16 @@ from streams.app import app, settings
 def readiness(worker: faust.App) -> dict[str, Any]:
     consumer: Any = worker.consumer  # the transport's Consumer: flow and pause state
     changelogs = set(worker.tables.changelog_topics)
-    owned = {tp for tp in consumer.assignment() if tp.topic not in changelogs}
+    try:
+        assigned, started = consumer.assignment(), True
+    except ConsumerNotStarted:  # asked during start-up, before Faust's consumer thread runs
+        assigned, started = set(), False
+    owned = {tp for tp in assigned if tp.topic not in changelogs}
     # Faust keeps no public view of the partitions it paused.
     paused = {tp for tp in consumer._paused_partitions if tp.topic not in changelogs}
     ready = (
-        not worker.rebalancing
+        started
+        and not worker.rebalancing
         and worker.tables.actives_ready
         and not worker.in_recovery
         and worker.flow_control.is_active()

@@ -55,6 +55,8 @@ def payload_if_issued(key: Any, token: str, now: float) -> dict[str, Any] | None
         return None
     if not (isinstance(payload, dict) and payload.keys() == ISSUED_CLAIMS):
         return None
+    if None in payload.values():  # PyJWT counts a null claim as missing: its verdict
+        return None
     iat, exp = payload["iat"], payload["exp"]
     if type(iat) is not int or type(exp) is not int or iat > now:
         return None

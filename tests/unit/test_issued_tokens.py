@@ -37,15 +37,17 @@ def _both(token: str, token_type: str) -> tuple[object, object]:
     return checked, by_pyjwt
 
 
-def _far_from_now(now: int) -> st.SearchStrategy[int]:
-    # Never within 5 s of now: PyJWT reads its own clock a moment later.
-    return st.one_of(st.integers(now - 10**6, now - 5), st.integers(now + 5, now + 10**6))
+@st.composite
+def _far_from_now(draw: st.DrawFn) -> int:
+    # Never within 5 s of now, read when drawn (the suite may run long after this module
+    # is imported): PyJWT reads its own clock a moment later.
+    offset = draw(st.one_of(st.integers(-(10**6), -5), st.integers(5, 10**6)))
+    return int(time.time()) + offset
 
 
-NOW = int(time.time())
 CLAIM_VALUES = st.one_of(
     st.integers(-5, 2**40),
-    _far_from_now(NOW),
+    _far_from_now(),
     st.text(max_size=8),
     st.sampled_from(["member", "admin", "access", "refresh", "42", True, None, 1.5]),
 )
@@ -62,8 +64,8 @@ def claim_sets(draw: st.DrawFn) -> dict[str, Any]:
             "sub": "42",
             "role": "member",
             "ver": 1,
-            "iat": NOW - 100,
-            "exp": NOW + 600,
+            "iat": int(time.time()) - 100,
+            "exp": int(time.time()) + 600,
             "jti": "j",
             "typ": draw(st.sampled_from([tokens.ACCESS, tokens.REFRESH])),
         }
@@ -132,26 +134,31 @@ def test_the_issued_header_is_what_pyjwt_writes() -> None:
     assert set(jwt.decode(token, SECRET, algorithms=["HS256"])) == issued_tokens.ISSUED_CLAIMS
 
 
-ODD_VALUES = [None, True, 1.5, -1, 0, 5, "", "x", "42", [1], {"a": 1}, NOW - 100, NOW + 600]
+# PAST and FUTURE: 100 s before and 600 s after the moment the token is made.
+ODD_VALUES: list[Any] = [None, True, 1.5, -1, 0, 5, "", "x", "42", [1], {"a": 1}, "PAST", "FUTURE"]
 
 
 @pytest.mark.parametrize("claim", sorted(issued_tokens.ISSUED_CLAIMS))
 @pytest.mark.parametrize("token_type", [tokens.ACCESS, tokens.REFRESH])
-def test_each_claim_of_any_value_is_decided_as_pyjwt_does(claim: str, token_type: str) -> None:
+@pytest.mark.parametrize("expired", [False, True])
+def test_each_claim_of_any_value_is_decided_as_pyjwt_does(
+    claim: str, token_type: str, expired: bool
+) -> None:
     for value in [*ODD_VALUES, "drop"]:
         claims: dict[str, Any] = {
             "sub": "42",
             "role": "member",
             "ver": 1,
-            "iat": NOW - 100,
-            "exp": NOW + 600,
+            "iat": int(time.time()) - 100,
+            "exp": int(time.time()) + (-50 if expired else 600),
             "jti": "j",
             "typ": token_type,
         }
         if value == "drop":
             del claims[claim]
         else:
-            claims[claim] = value
+            moments = {"PAST": int(time.time()) - 100, "FUTURE": int(time.time()) + 600}
+            claims[claim] = moments.get(value, value) if isinstance(value, str) else value
         token = jwt.encode(claims, SECRET, algorithm="HS256")
         checked, by_pyjwt = _both(token, token_type)
         assert checked == by_pyjwt, (claim, value)

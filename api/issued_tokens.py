@@ -6,8 +6,9 @@ decode was 16 % of an API process's samples there: it parses the header as JSON,
 re-prepares the key on every call (regular expressions looking for PEM and SSH
 keys) and runs every optional check. A token this API issued has one exact header
 (``{"alg":"HS256","typ":"JWT"}``, as ``jwt.encode`` writes it) and exactly the seven
-claims of ``tokens.REQUIRED_CLAIMS``; for that shape the checks are few: the HMAC
-(with a key set up once), the claims' types, ``iat`` not in the future.
+claims of ``ISSUED_CLAIMS`` (which api/tokens.py requires of every token); for that
+shape the checks are few: the HMAC (with a key set up once), the claims' types,
+``iat`` not in the future.
 
 ``payload_if_issued`` answers only "yes, valid, here are the claims" or "not
 decided here": anything else (another header, other claims, a bad signature, odd
@@ -27,7 +28,7 @@ from typing import Any
 
 # base64url of the header jwt.encode writes for HS256 (sorted keys, no spaces).
 ISSUED_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
-ISSUED_CLAIMS = frozenset({"sub", "role", "ver", "iat", "exp", "jti", "typ"})
+ISSUED_CLAIMS = frozenset({"sub", "role", "ver", "iat", "exp", "jti", "typ"})  # tokens.issue
 
 
 def signing_key(secret: str) -> Any:

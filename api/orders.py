@@ -12,7 +12,7 @@ decides it. With ``Prefer: wait=N`` the request waits for that decision (201 or
 409), else 202. When a product is sold out, the order is refused at once (409
 SOLD_OUT, no order created) from this process's pushed sold-out set
 (api/pushed_state.py): no Redis, no Kafka. Near sold out, an order first waits (at
-most half a second) while this process's orders in flight cover its share of the
+most a second) while this process's orders in flight cover its share of the
 units left (api/units_in_flight.py), so a storm's orders past the last units are
 refused so too instead of reaching Kafka to be rejected after a 202.
 """

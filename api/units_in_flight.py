@@ -37,7 +37,7 @@ from typing import Any
 
 # Longer than a decision takes under load (a few hundred ms), well under a client's
 # patience: past it the order goes on without the hint.
-HOLD_SECONDS = 0.5
+HOLD_SECONDS = 1.0
 # How often a held order looks again at the units left without a decision of its own
 # (another process's decisions, a restock).
 RECHECK_SECONDS = 0.05
@@ -172,9 +172,7 @@ class UnitsInFlight:
                 pending = asyncio.ensure_future(self._read(product_id, remaining))
                 self._reading[product_id] = pending
             read = await asyncio.shield(pending)
-        if read is None:
-            return None
-        return read.left - (self._taken.get(product_id, 0) - read.taken)
+        return None if read is None else self._left_since(product_id, read)
 
     async def _read(self, product_id: int, remaining: Remaining) -> LeftRead | None:
         taken, at = self._taken.get(product_id, 0), self._clock()
@@ -192,8 +190,11 @@ class UnitsInFlight:
         read = self._reads.get(product_id)
         if read is None or self._clock() - read.at > FAR_READ_SECONDS:
             return False
-        left = read.left - (self._taken.get(product_id, 0) - read.taken)
-        return self.share(left) >= FAR_FROM_SOLD_OUT * units
+        return self.share(self._left_since(product_id, read)) >= FAR_FROM_SOLD_OUT * units
+
+    def _left_since(self, product_id: int, read: LeftRead) -> int:
+        """The units left as read, less those reserved since in the events read."""
+        return read.left - (self._taken.get(product_id, 0) - read.taken)
 
     async def _until_decided(self, product_id: int, timeout: float) -> None:
         event = self._decided.setdefault(product_id, asyncio.Event())

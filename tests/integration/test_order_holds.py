@@ -32,9 +32,11 @@ STOCK = 20
 BUYERS = 300
 
 
-async def _order(http: aiohttp.ClientSession, base: str, member: Member, pid: int) -> Any:
+async def _order(
+    http: aiohttp.ClientSession, base: str, member: Member, pid: int, **headers: str
+) -> Any:
     async with http.post(
-        f"{base}/orders", json={"product_id": pid, "qty": 1}, headers=member.headers
+        f"{base}/orders", json={"product_id": pid, "qty": 1}, headers={**member.headers, **headers}
     ) as resp:
         return resp.status, await resp.json()
 
@@ -73,12 +75,8 @@ async def test_orders_past_the_units_left_wait_and_are_refused_without_an_order(
         # sale's first decisions can take longer than a hold, and then holds do nothing).
         pid = (await list_product(base, admin, stock=STOCK + 1))["product_id"]
         await _until_listed(http, base, pid, STOCK + 1)
-        async with http.post(
-            f"{base}/orders",
-            json={"product_id": pid, "qty": 1},
-            headers={**warm.headers, "Prefer": "wait=10"},
-        ) as resp:
-            assert resp.status == 201, await resp.text()
+        warmed = await _order(http, base, warm, pid, Prefer="wait=10")
+        assert warmed[0] == 201, warmed
         await _until_listed(http, base, pid, STOCK)
         answers = await asyncio.gather(*(_order(http, base, m, pid) for m in buyers))
         held = await _held_orders(http, base)

@@ -9,9 +9,12 @@ to ``order-events`` (tables/stock_store.py). First come, first served: records
 are decided in offset order, a batch's commands in list order.
 
 Offsets are committed by Faust only after its producer is flushed (at-least-once,
-faust/transport/consumer.py ``_commit_offsets``), so a committed command's
-writes and events are already in Kafka; commands after the last commit are
-applied again after a crash, which agents/stock_replay.py makes harmless.
+faust/transport/consumer.py ``_commit_offsets``), and the changelog's open
+transactions are committed before that flush (tables/stock_transactions.py), so a
+committed command's writes and events are already in Kafka; commands after the last
+commit are applied again after a crash, which agents/stock_replay.py makes harmless.
+A worker that lost its partitions (a zombie) has its changelog writes refused by the
+next owner's transactional producers, and ends itself at the refusal.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
@@ -38,7 +41,8 @@ from streams.records import decode_commands
 from streams.topics import product_message_key
 from tables.stock import key_to_stock_record
 from tables.stock_records import PRODUCT_PREFIX, JsonObject, stock_summary
-from tables.stock_store import StockStore
+from tables.stock_store import StockStore, stop_without_commit
+from tables.stock_transactions import PartitionTransactions
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +64,54 @@ def stock_projection() -> StockProjection:
 
 
 @functools.cache
+def changelog_transactions() -> PartitionTransactions:
+    return PartitionTransactions(settings.kafka_bootstrap, app.conf.id, stop_without_commit)
+
+
+@functools.cache
 def stock_store() -> StockStore:
-    return StockStore(key_to_stock_record, order_events.get_topic_name())
+    return StockStore(key_to_stock_record, order_events.get_topic_name(), changelog_transactions())
+
+
+def _stock_partitions(tps: Any) -> set[int]:
+    # Active partitions only: a standby's changelog partition must not fence its owner.
+    topic = stock_commands.get_topic_name()
+    return {tp.partition for tp in tps if tp.topic == topic}
+
+
+async def _fence_earlier_owners(assigned: Any) -> None:
+    if stock_store().transactions is not None:
+        await changelog_transactions().assigned(_stock_partitions(assigned))
+
+
+async def _commit_revoked(revoked: Any) -> None:
+    if stock_store().transactions is not None:
+        await changelog_transactions().revoked(_stock_partitions(revoked))
+
+
+def _on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> Awaitable[None]:
+    # Sent before the first decision of any assigned partition: their last owners'
+    # writes are refused from here on.
+    return _fence_earlier_owners(assigned)
+
+
+def _on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> Awaitable[None]:
+    return _commit_revoked(revoked)
+
+
+# cast: mode types a handler's ``signal`` argument by a name mypy cannot resolve.
+app.on_partitions_assigned.connect(cast(Any, _on_assigned))
+app.on_partitions_revoked.connect(cast(Any, _on_revoked))
+
+
+async def _commit_changelog() -> None:
+    if stock_store().transactions is not None:
+        await changelog_transactions().commit_all()
+
+
+# Faust's offset commit flushes its producer first; the changelog's open transactions
+# are committed before that, so no offset is committed past a write not yet committed.
+faust_fixes.before_flush.append(_commit_changelog)
 
 
 def locate(value: Any, partition: int, offset: int) -> list[Located] | None:

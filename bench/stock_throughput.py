@@ -30,7 +30,7 @@ from typing import Any
 
 from bench.cpu import cpu_seconds
 from kit.commands import listing, produce_commands, reserve
-from kit.kafka import EventReader, end_offsets_total
+from kit.kafka import EventReader, read_to_end
 from kit.namespace import fresh_namespace
 from kit.processes import ManagedProcess, wait_http_ok, worker_process
 from streams.records import CommandBatch
@@ -109,7 +109,8 @@ async def report(settings: Settings, orders: int, worker: ManagedProcess) -> Non
     print(f"{len(stamps)} outcome events in {span:.2f} s: {len(stamps) / span:,.0f} decisions/s")
     decided = len(reader.raw) - seen_first
     print(f"worker CPU: {cpu * 1e6 / max(decided, 1):,.0f} µs per decision ({decided} decisions)")
-    changelog = await end_offsets_total(settings, f"{settings.app_id}-{STOCK_TABLE}-changelog")
+    # Records read, not end offsets: the changelog's transactions' markers take offsets.
+    changelog = len(await read_to_end(settings, f"{settings.app_id}-{STOCK_TABLE}-changelog"))
     print(
         f"records per order: {changelog / orders:.2f} changelog + {len(reader.raw) / orders:.2f}"
         " events"

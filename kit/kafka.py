@@ -65,6 +65,41 @@ async def end_offsets_total(settings: Settings, topic: str) -> int:
         await admin.close()
 
 
+async def read_to_end(settings: Settings, topic: str, timeout: float = 60.0) -> list[Any]:
+    """Every committed record of ``topic`` up to its end offsets of now, as a worker's
+    restore reads it (``read_committed``). Read until each partition's position
+    reaches its end: commit markers and aborted records take offsets no record is
+    given at, so a count of records would fall short of the end offsets."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        (described,) = await admin.describe_topics([topic])
+        partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        deadline = asyncio.get_running_loop().time() + timeout
+        behind = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
+        while behind:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{topic}: not read to its end offsets in {timeout:g}s")
+            for tp, batch in (await consumer.getmany(*behind, timeout_ms=200)).items():
+                records.extend(r for r in batch if r.offset < ends[tp])
+            behind = [tp for tp in behind if await consumer.position(tp) < ends[tp]]
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return records
+
+
 class EventReader:
     """Reads ``order-events`` from the beginning; keeps every raw event."""
 

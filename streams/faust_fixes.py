@@ -83,6 +83,21 @@ because each fix replaces or wraps a private method. Why each is needed:
    start-up seek still running) is set aside and its partition seeked to it, so it
    comes again once the head is known. If the seek back finds the same gap (the
    offsets do not exist in Kafka), the record is applied and the gap logged.
+
+7. **The stock table's changelog read committed** (tables/stock_transactions.py).
+   The stock agent writes the changelog in Kafka transactions, one transactional
+   producer per partition, so a worker that lost its partitions (a zombie) has its
+   late writes refused and aborted. Every worker consumer reads ``read_committed``
+   (Faust sets it only in its own exactly_once mode, which this project does not
+   use: see topology.md), so a restore or a standby never applies an aborted write.
+   A transaction leaves a commit marker after its records, an offset no consumer
+   is given, so a restore's last record sits below Faust's highwater (``end - 1``),
+   and Faust's recovery, outside exactly_once, would wait for it until its aborted-
+   transaction guess gives up (10 s and more): a partition whose fetcher has read
+   past the highwater, with every record it handed out applied, counts as
+   restored. And Faust's producer flush, which its offset commit waits for, first
+   runs ``before_flush`` (the changelog's open transactions are committed there), so
+   no offset is committed past a write still in an open transaction.
 """
 
 from __future__ import annotations
@@ -90,15 +105,17 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
 from aiokafka.consumer.subscription_state import Assignment, TopicPartitionState
 from aiokafka.errors import IllegalStateError
+from faust.tables.recovery import Recovery
 from faust.transport.consumer import Consumer, ensure_TP
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, ConsumerRebalanceListener
+from faust.transport.drivers.aiokafka import Producer as FaustProducer
 from faust.types import TP
 from mode.utils.queues import FlowControlEvent
 
@@ -151,6 +168,10 @@ def apply() -> None:
     Consumer._wait_next_records = _wait_next_records  # type: ignore[method-assign]
     _originals["on_partitions_revoked"] = ConsumerRebalanceListener.on_partitions_revoked
     ConsumerRebalanceListener.on_partitions_revoked = _revoking  # type: ignore[method-assign]
+    _originals["active_remaining"] = Recovery.active_remaining
+    Recovery.active_remaining = _active_remaining  # type: ignore[method-assign]
+    _originals["producer_flush"] = FaustProducer.flush
+    FaustProducer.flush = _flush  # type: ignore[method-assign]
 
 
 # 1. Queues kept on a repeated resume.
@@ -168,6 +189,8 @@ def _create_worker_consumer(self: AIOKafkaConsumerThread, transport: Any) -> Any
     # Read by AIOKafkaConsumer.start() when it builds its Fetcher (aiokafka 0.14).
     consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
     consumer._fetch_min_bytes = FETCH_MIN_BYTES
+    # 7. Read the same way; aborted writes (a fenced zombie's) are never given.
+    consumer._isolation_level = "read_committed"
     return consumer
 
 
@@ -336,6 +359,7 @@ async def _fetch_records(self: AIOKafkaConsumerThread, *args: Any, **kwargs: Any
     # can come in between.
     fetched = FetchedRecords(records)
     fetched.epochs = {(tp[0], tp[1]): position_epoch(tp) for tp in records}
+    _note_handed_out(self, records)
     return fetched
 
 
@@ -486,3 +510,60 @@ class OffsetGate:
 
 
 offset_gate = OffsetGate()
+
+
+# 7. The stock table's changelog read committed.
+# tp -> (position epoch, the fetcher's position, offset of the last record handed out
+# under that epoch or None), written in the consumer's thread as each fetch hands
+# records out, so a position and the records it covers are taken together.
+_handed: dict[tuple[str, int], tuple[int, int, int | None]] = {}
+
+
+def _note_handed_out(thread: Any, records: Mapping[Any, Any]) -> None:
+    try:
+        states = thread._ensure_consumer()._subscription.subscription.assignment._tp_state
+    except Exception:  # no consumer or no assignment (a rebalance): nothing to note
+        return
+    for tp, state in list(states.items()):
+        if not state.has_valid_position:
+            continue
+        key = (tp[0], tp[1])
+        epoch = position_epoch(tp)
+        before = _handed.get(key)
+        last = before[2] if before is not None and before[0] == epoch else None
+        batch = records.get(tp)
+        if batch:
+            last = batch[-1].offset
+        _handed[key] = (epoch, state.position, last)
+
+
+def restored_to_end(tp: tuple[str, int], highwater: int, applied: int | None) -> bool:
+    """Has a restore of ``tp`` applied everything up to Faust's ``highwater`` (end - 1),
+    where the last offsets may be commit markers that no record stands at? Yes once
+    the fetcher has read past the highwater and every record it handed out under the
+    partition's current position epoch is applied."""
+    handed = _handed.get((tp[0], tp[1]))
+    if handed is None or handed[0] != position_epoch(tp) or handed[1] <= highwater:
+        return False
+    last = handed[2]
+    return last is None or (applied is not None and applied >= last)
+
+
+def _active_remaining(self: Recovery) -> Any:
+    remaining = _originals["active_remaining"](self)
+    for tp, count in list(remaining.items()):
+        highwater = self.active_highwaters.get(tp)
+        applied = self.active_offsets.get(tp)
+        if count > 0 and highwater is not None and restored_to_end(tp, highwater, applied):
+            remaining[tp] = 0
+    return remaining
+
+
+# Coroutines run before Faust's producer flushes: the changelog's transaction commits.
+before_flush: list[Callable[[], Awaitable[None]]] = []
+
+
+async def _flush(self: FaustProducer) -> None:
+    for hook in list(before_flush):
+        await hook()
+    await _originals["producer_flush"](self)

@@ -13,10 +13,13 @@ both ways (the standard library's codec was a quarter of the agent's time).
 What must stay true (topology.md, "Why a crash cannot oversell"):
 
 - **Order.** Every changelog write of the table goes through this module, in
-  the order given, to the partition of the record being decided, on the one
-  producer Faust flushes before it commits offsets (``app.producer``): aiokafka
-  keeps one request in flight per partition, so the changelog partition holds a
-  prefix of what was sent. Nothing else writes the table.
+  the order given, to the partition of the record being decided, on that
+  partition's transactional producer (tables/stock_transactions.py), whose open
+  transaction is committed before Faust commits offsets: aiokafka keeps one
+  request in flight per partition, so the changelog partition holds a prefix of
+  what was sent, and a restore reads whole committed transactions. Nothing else
+  writes the table. The events go on Faust's producer (``app.producer``), which
+  Faust flushes before it commits offsets.
 - **Same bytes as Faust's.** Keys and values are JSON, as Faust's table codecs
   write them, and the store gets the very bytes the changelog gets, so a restore
   (Faust's ``apply_changelog_batch``, which puts the changelog's bytes) rebuilds
@@ -46,6 +49,7 @@ import rocksdict
 from faust.types import TP
 
 from tables.stock_records import JsonObject
+from tables.stock_transactions import PartitionTransactions
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +77,18 @@ def _fail_stop_on_error(future: Any) -> None:
 class StockStore:
     """Reads the table for a decision; writes one decided record, then its events."""
 
-    def __init__(self, table: Any, events_topic: str) -> None:
+    def __init__(
+        self, table: Any, events_topic: str, transactions: PartitionTransactions | None = None
+    ) -> None:
         self.table = table
         self.events_topic = events_topic
         # Faust builds a table's store once; which kind it is is decided here, once:
         # RocksDB in a worker, the memory store (no per-partition databases) in agent tests.
         self._store = table.data
         self._open_db: Callable[[int], Any] | None = getattr(self._store, "_db_for_partition", None)
+        # The changelog's transactions (tables/stock_transactions.py): a worker's; agent
+        # tests, with the memory store, send on Faust's producer.
+        self.transactions = transactions if self._open_db is not None else None
 
     def read(self, partition: int, key: str) -> JsonObject | None:
         """The value under ``key`` in this partition's store, or None."""
@@ -120,8 +129,13 @@ class StockStore:
         encoded = [(encode(key), encode(value)) for key, value in writes]
         self.store_puts(partition, encoded)
         last = None
-        for key_bytes, value_bytes in encoded:
-            last = await self.send(changelog, key_bytes, value_bytes, partition)
+        if self.transactions is not None:
+            records = [(changelog, key, value) for key, value in encoded]
+            sent = await self.transactions.send(partition, records)
+            last = sent[-1] if sent else None
+        else:
+            for key_bytes, value_bytes in encoded:
+                last = await self.send(changelog, key_bytes, value_bytes, partition)
         if last is not None:
             last.add_done_callback(self._persisted(TP(changelog, partition)))
         for key_bytes, event in events:

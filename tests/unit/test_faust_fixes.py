@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections import defaultdict
+from types import SimpleNamespace
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -342,3 +343,94 @@ async def test_the_gate_sets_a_stale_record_aside_without_a_seek_of_its_own() ->
     assert gate.admission(consumer, message) == faust_fixes.Admission(apply=False)
     await gate.set_aside(consumer, message, None)
     assert consumer.seeks == [] and not consumer._unacked_messages
+
+
+def _consumer_thread_holding(assignment: Assignment) -> SimpleNamespace:
+    """Faust's consumer thread, as far as fix 7 looks into it."""
+    consumer = SimpleNamespace(
+        _subscription=SimpleNamespace(subscription=SimpleNamespace(assignment=assignment))
+    )
+    return SimpleNamespace(_ensure_consumer=lambda: consumer)
+
+
+def _records(*offsets: int) -> list[SimpleNamespace]:
+    return [SimpleNamespace(offset=offset) for offset in offsets]
+
+
+async def test_a_restore_ends_on_a_commit_marker_once_every_record_handed_out_is_applied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The changelog holds records 0-9 and a marker at 10: Faust's highwater is 10,
+    a record no restore is ever given."""
+    faust_fixes.apply()
+    tp = TP("restore-test-changelog", 0)
+    assignment = Assignment([TopicPartition(tp.topic, tp.partition)])
+    state = assignment.state_value(TopicPartition(tp.topic, tp.partition))
+    state.reset_to(0)
+    thread = _consumer_thread_holding(assignment)
+    handed: dict[TP, list[SimpleNamespace]] = {tp: _records(*range(10))}
+
+    async def fetched(*args: object, **kwargs: object) -> dict[TP, list[SimpleNamespace]]:
+        state.consumed_to(11)  # the fetcher steps over the marker
+        return handed
+
+    monkeypatch.setitem(faust_fixes._originals, "fetch_records", fetched)
+    await faust_fixes._fetch_records(thread)  # type: ignore[arg-type]
+    assert not faust_fixes.restored_to_end(tp, highwater=10, applied=5)  # 6-9 still queued
+    assert faust_fixes.restored_to_end(tp, highwater=10, applied=9)
+    assert not faust_fixes.restored_to_end(tp, highwater=11, applied=9)  # not read past it
+    handed = {}  # a later fetch hands nothing out: what was handed out still counts
+    await faust_fixes._fetch_records(thread)  # type: ignore[arg-type]
+    assert not faust_fixes.restored_to_end(tp, highwater=10, applied=5)
+    state.seek(0)  # a new restore of the partition: nothing handed out under it yet
+    assert not faust_fixes.restored_to_end(tp, highwater=10, applied=9)
+
+
+async def test_a_restore_of_only_aborted_writes_ends_when_read_past_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A crashed owner's transaction, aborted: records 0-4 and the abort marker at 5,
+    none of them given to a read_committed consumer."""
+    faust_fixes.apply()
+    tp = TP("restore-test-changelog", 1)
+    assignment = Assignment([TopicPartition(tp.topic, tp.partition)])
+    state = assignment.state_value(TopicPartition(tp.topic, tp.partition))
+    state.reset_to(0)
+
+    async def fetched(*args: object, **kwargs: object) -> dict[TP, list[SimpleNamespace]]:
+        state.consumed_to(6)
+        return {}
+
+    monkeypatch.setitem(faust_fixes._originals, "fetch_records", fetched)
+    await faust_fixes._fetch_records(_consumer_thread_holding(assignment))  # type: ignore[arg-type]
+    assert faust_fixes.restored_to_end(tp, highwater=5, applied=None)
+
+
+async def test_faust_commits_offsets_only_after_the_hooks_before_its_flush(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    faust_fixes.apply()
+    done: list[str] = []
+
+    async def commit_changelog() -> None:
+        done.append("changelog committed")
+
+    async def flush(self: object) -> None:
+        done.append("producer flushed")
+
+    monkeypatch.setitem(faust_fixes._originals, "producer_flush", flush)
+    monkeypatch.setattr(faust_fixes, "before_flush", [commit_changelog])
+    await faust_fixes._flush(None)  # type: ignore[arg-type]
+    assert done == ["changelog committed", "producer flushed"]
+
+
+def test_worker_consumers_read_committed() -> None:
+    faust_fixes.apply()
+    consumer = SimpleNamespace()
+    original = faust_fixes._originals["create_consumer"]
+    try:
+        faust_fixes._originals["create_consumer"] = lambda thread, transport: consumer
+        faust_fixes._create_worker_consumer(None, None)  # type: ignore[arg-type]
+    finally:
+        faust_fixes._originals["create_consumer"] = original
+    assert consumer._isolation_level == "read_committed"

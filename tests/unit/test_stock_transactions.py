@@ -1,0 +1,146 @@
+"""The changelog's transactions (tables/stock_transactions.py) on a stand-in producer.
+
+What fences a zombie is Kafka's (a second ``init_transactions`` with the same id); the
+fault tests show that on real brokers (tests/cluster/test_zombie_worker.py). Here:
+which producer each partition uses, when transactions begin and commit, and that
+any failure reaches the fail-stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiokafka.errors import ProducerFenced
+
+from tables.stock_transactions import PartitionTransactions, transactional_id
+
+
+class StandInProducer:
+    """Records what the stock agent's producer is asked to do."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self.calls: list[str] = []
+        self.fail_with: BaseException | None = None
+        self.delivery_error: BaseException | None = None
+
+    async def start(self) -> None:
+        self.calls.append("start")
+
+    async def stop(self) -> None:
+        self.calls.append("stop")
+
+    async def begin_transaction(self) -> None:
+        self.calls.append("begin")
+
+    async def commit_transaction(self) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.calls.append("commit")
+
+    async def send(self, topic: str, value: bytes, key: bytes, partition: int) -> Any:
+        self.calls.append(f"send {topic}:{partition} {key.decode()}")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self.delivery_error is not None:
+            future.set_exception(self.delivery_error)
+        else:
+            future.set_result(None)
+        return future
+
+
+class Rig:
+    def __init__(self, max_age: float = 60.0) -> None:
+        self.producers: dict[str, StandInProducer] = {}
+        self.failures: list[BaseException] = []
+        self.transactions = PartitionTransactions(
+            "kafka:9092", "shop", self.failures.append, max_age, producer_factory=self._make
+        )
+
+    def _make(self, **options: Any) -> StandInProducer:
+        producer = StandInProducer(**options)
+        self.producers[options["transactional_id"]] = producer
+        return producer
+
+    def calls(self, partition: int) -> list[str]:
+        return self.producers[transactional_id("shop", partition)].calls
+
+
+def records(*keys: str) -> list[tuple[str, bytes, bytes]]:
+    return [("changelog", key.encode(), b"{}") for key in keys]
+
+
+async def test_an_assignment_starts_each_partitions_own_idempotent_producer() -> None:
+    rig = Rig()
+    await rig.transactions.assigned({0, 3})
+    assert sorted(rig.producers) == ["shop-stock-0", "shop-stock-3"]
+    for producer in rig.producers.values():
+        # Starting it is init_transactions: the partition's last owner is fenced now.
+        assert producer.calls == ["start"]
+        assert producer.options["enable_idempotence"] is True
+        assert producer.options["acks"] == "all"
+    await rig.transactions.stop()
+
+
+async def test_writes_join_one_open_transaction_until_it_is_committed() -> None:
+    rig = Rig()
+    await rig.transactions.assigned({1})
+    await rig.transactions.send(1, records("p:1", "o:a"))
+    await rig.transactions.send(1, records("p:1", "o:b"))
+    await rig.transactions.commit_all()
+    await rig.transactions.send(1, records("p:1"))
+    assert rig.calls(1) == [
+        "start",
+        "begin",
+        "send changelog:1 p:1",
+        "send changelog:1 o:a",
+        "send changelog:1 p:1",
+        "send changelog:1 o:b",
+        "commit",
+        "begin",
+        "send changelog:1 p:1",
+    ]
+    await rig.transactions.stop()
+    assert rig.calls(1)[-2:] == ["commit", "stop"]
+
+
+async def test_a_revoked_partition_commits_then_stops_its_producer() -> None:
+    rig = Rig()
+    await rig.transactions.assigned({0, 1})
+    await rig.transactions.send(0, records("p:1"))
+    await rig.transactions.send(1, records("p:2"))
+    await rig.transactions.revoked({0})
+    assert rig.calls(0)[-2:] == ["commit", "stop"]
+    assert "commit" not in rig.calls(1)
+    await rig.transactions.stop()
+
+
+async def test_a_transaction_left_open_is_committed_when_it_is_old() -> None:
+    rig = Rig(max_age=0.05)
+    await rig.transactions.assigned({2})
+    await rig.transactions.send(2, records("p:1"))
+    await asyncio.sleep(0.2)
+    assert rig.calls(2)[-1] == "commit"
+    await rig.transactions.stop()
+
+
+async def test_a_fenced_commit_reaches_the_fail_stop() -> None:
+    rig = Rig()
+    await rig.transactions.assigned({0})
+    await rig.transactions.send(0, records("p:1"))
+    fenced = ProducerFenced()
+    rig.producers["shop-stock-0"].fail_with = fenced
+    with pytest.raises(ProducerFenced):
+        await rig.transactions.commit_all()
+    assert rig.failures == [fenced]
+
+
+async def test_a_refused_write_reaches_the_fail_stop() -> None:
+    rig = Rig()
+    await rig.transactions.assigned({0})
+    refused = ProducerFenced()
+    rig.producers["shop-stock-0"].delivery_error = refused
+    await rig.transactions.send(0, records("p:1"))
+    await asyncio.sleep(0)  # delivery callbacks run on the loop
+    assert rig.failures == [refused]

@@ -99,9 +99,15 @@ def _on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> Awaitable[None]:
     return _commit_revoked(revoked)
 
 
+def _on_shutdown(sender: Any, **kwargs: Any) -> Awaitable[None]:
+    # After the consumer stopped: what is open is committed, the producers closed.
+    return changelog_transactions().stop()
+
+
 # cast: mode types a handler's ``signal`` argument by a name mypy cannot resolve.
 app.on_partitions_assigned.connect(cast(Any, _on_assigned))
 app.on_partitions_revoked.connect(cast(Any, _on_revoked))
+app.on_before_shutdown.connect(cast(Any, _on_shutdown))
 
 
 async def _commit_changelog() -> None:

@@ -36,6 +36,7 @@ from kit.processes import ManagedProcess, wait_http_ok, worker_process
 from streams.records import CommandBatch
 from streams.settings import Settings
 from streams.topics import STOCK_TABLE
+from tables.stock_transactions import COMMITTED_WITHIN_SECONDS
 
 
 def commands(
@@ -109,7 +110,9 @@ async def report(settings: Settings, orders: int, worker: ManagedProcess) -> Non
     print(f"{len(stamps)} outcome events in {span:.2f} s: {len(stamps) / span:,.0f} decisions/s")
     decided = len(reader.raw) - seen_first
     print(f"worker CPU: {cpu * 1e6 / max(decided, 1):,.0f} µs per decision ({decided} decisions)")
-    # Records read, not end offsets: the changelog's transactions' markers take offsets.
+    # The last transaction's records leave the worker with its commit. Records read, not
+    # end offsets: the transactions' commit markers take offsets.
+    await asyncio.sleep(COMMITTED_WITHIN_SECONDS)
     changelog = len(await read_to_end(settings, f"{settings.app_id}-{STOCK_TABLE}-changelog"))
     print(
         f"records per order: {changelog / orders:.2f} changelog + {len(reader.raw) / orders:.2f}"

@@ -69,7 +69,9 @@ async def read_to_end(settings: Settings, topic: str, timeout: float = 60.0) -> 
     """Every committed record of ``topic`` up to its end offsets of now, as a worker's
     restore reads it (``read_committed``). Read until each partition's position
     reaches its end: commit markers and aborted records take offsets no record is
-    given at, so a count of records would fall short of the end offsets."""
+    given at, so a count of records would fall short of the end offsets. The ends are
+    the last written offsets, open transactions included (a read_committed reader's
+    own ends stop before them): it waits for those to be committed or aborted."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=None,
@@ -85,7 +87,7 @@ async def read_to_end(settings: Settings, topic: str, timeout: float = 60.0) -> 
         partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
+        ends = await _written_ends(settings, partitions)
         deadline = asyncio.get_running_loop().time() + timeout
         behind = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
         while behind:
@@ -98,6 +100,15 @@ async def read_to_end(settings: Settings, topic: str, timeout: float = 60.0) -> 
         await consumer.stop()
         await admin.close()
     return records
+
+
+async def _written_ends(settings: Settings, partitions: list[TopicPartition]) -> dict[Any, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
 
 
 class EventReader:

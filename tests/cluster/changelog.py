@@ -11,6 +11,7 @@ that state back. The audit reads the live table, so only this check sees it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -19,6 +20,7 @@ from storage.mysql import Cursor, Database
 from streams.settings import Settings
 from streams.topics import faust_topics
 from tables.stock_records import ORDER_PREFIX, PRODUCT_PREFIX
+from tables.stock_transactions import COMMITTED_WITHIN_SECONDS
 from tests.support.stock_sale import worker_stock
 
 COUNTERS = ("remaining", "held", "sold", "stock", "last_offset")
@@ -28,6 +30,8 @@ async def last_records(settings: Settings) -> dict[str, dict[str, Any]]:
     """The last committed value of every key of the changelog (keys are JSON strings),
     as a restore reads it."""
     topic = faust_topics(settings)[0].name
+    # The owners' last transactions leave with their commits, a second apart at most.
+    await asyncio.sleep(COMMITTED_WITHIN_SECONDS)
     records = await read_to_end(settings, topic, timeout=60)
     last: dict[str, dict[str, Any]] = {}
     for record in records:  # one key lives in one partition, read in its order

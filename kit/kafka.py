@@ -50,8 +50,9 @@ async def produce(
         await producer.stop()
 
 
-async def end_offsets_total(settings: Settings, topic: str) -> int:
-    """How many records ``topic`` holds in all (the sum of its partitions' end offsets)."""
+async def end_offsets(settings: Settings, topic: str) -> dict[TopicPartition, int]:
+    """Each partition's end offset: the next offset to be written, open transactions'
+    records included."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
     await admin.start()
@@ -59,10 +60,15 @@ async def end_offsets_total(settings: Settings, topic: str) -> int:
     try:
         (described,) = await admin.describe_topics([topic])
         partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-        return sum((await consumer.end_offsets(partitions)).values())
+        return dict(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def end_offsets_total(settings: Settings, topic: str) -> int:
+    """How many records ``topic`` holds in all (the sum of its partitions' end offsets)."""
+    return sum((await end_offsets(settings, topic)).values())
 
 
 async def read_to_end(settings: Settings, topic: str, timeout: float = 60.0) -> list[Any]:
@@ -72,24 +78,20 @@ async def read_to_end(settings: Settings, topic: str, timeout: float = 60.0) -> 
     given at, so a count of records would fall short of the end offsets. The ends are
     the last written offsets, open transactions included (a read_committed reader's
     own ends stop before them): it waits for those to be committed or aborted."""
+    ends = await end_offsets(settings, topic)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
     )
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
     await consumer.start()
     records: list[Any] = []
     try:
-        (described,) = await admin.describe_topics([topic])
-        partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await _written_ends(settings, partitions)
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
         deadline = asyncio.get_running_loop().time() + timeout
-        behind = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
+        behind = [tp for tp in ends if await consumer.position(tp) < ends[tp]]
         while behind:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"{topic}: not read to its end offsets in {timeout:g}s")
@@ -98,17 +100,7 @@ async def read_to_end(settings: Settings, topic: str, timeout: float = 60.0) -> 
             behind = [tp for tp in behind if await consumer.position(tp) < ends[tp]]
     finally:
         await consumer.stop()
-        await admin.close()
     return records
-
-
-async def _written_ends(settings: Settings, partitions: list[TopicPartition]) -> dict[Any, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        return dict(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
 
 
 class EventReader:

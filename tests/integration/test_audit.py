@@ -39,9 +39,15 @@ async def audited(settings: Settings, urls: list[str], **options: Any) -> tuple[
 
 
 async def small_sale(base: str, members: list[Member], product: int) -> dict[str | None, str]:
-    """Everyone orders one of 20 units; ten pay, three cancel. Final status by order id."""
+    """The first member orders twice (the second order is rejected over the limit, so a
+    REJECTED order exists whatever the storm does: holds may refuse every order past the
+    sell-out without an order); then everyone else orders one of the 20 units at once;
+    ten pay, three cancel. Final status by order id."""
     async with aiohttp.ClientSession() as http:
-        placed = await asyncio.gather(*(order(http, base, m, product) for m in members))
+        first = [await order(http, base, members[0], product) for _ in range(2)]
+        assert [status for status, _ in first] == [201, 409], first
+        placed = first + await asyncio.gather(*(order(http, base, m, product) for m in members[1:]))
+        members = [members[0], *members]
         answers = zip(members, placed, strict=True)
         held = [(m, body["order_id"]) for m, (status, body) in answers if status == 201]
         await asyncio.gather(*(pay(http, base, m, oid) for m, oid in held[:10]))

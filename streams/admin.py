@@ -49,6 +49,7 @@ async def ensure_topics(settings: Settings, wait_seconds: float = 30.0) -> list[
             # Another process may create them between our list and create.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await _create(admin, missing, settings)
+            await until_served(admin, missing, wait_seconds)
         return [t.name for t in missing]
     finally:
         await admin.close()
@@ -65,6 +66,33 @@ async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic], settings: 
             raise _too_few_brokers(settings)
         if code not in (0, TopicAlreadyExistsError.errno):
             raise TopicsError(f"Kafka refused to create topic {name}: {message or code}")
+
+
+async def until_served(
+    admin: AIOKafkaAdminClient, topics: list[NewTopic], wait_seconds: float
+) -> None:
+    """Until the broker's metadata shows every partition of ``topics`` with a leader.
+
+    A created topic can be missing from a broker's metadata for a moment (seen on a
+    broker that had just started). A worker that subscribes then is assigned none of
+    its partitions, and its consumer only looks again when its metadata expires, five
+    minutes later: every order of those partitions would wait that long.
+    """
+    wanted = {t.name: t.num_partitions for t in topics}
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        described = await admin.describe_topics(list(wanted))
+        led = {
+            t["topic"]: sum(1 for p in t["partitions"] if p["leader"] >= 0)
+            for t in described
+            if t["error_code"] == 0
+        }
+        if all(led.get(name) == count for name, count in wanted.items()):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            waiting = sorted(name for name, count in wanted.items() if led.get(name) != count)
+            raise TopicsError(f"topics created but not served after {wait_seconds:g}s: {waiting}")
+        await asyncio.sleep(0.1)
 
 
 def _too_few_brokers(settings: Settings) -> TopicsError:

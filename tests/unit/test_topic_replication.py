@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
-from streams.admin import wanted_topics
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streams.admin import TopicsError, until_served, wanted_topics
 from streams.settings import Settings
 from streams.topics import ALL_TOPICS, faust_topics
 
@@ -56,3 +60,37 @@ def test_the_names_are_those_faust_declares() -> None:
     assert key_to_stock_record.extra_topic_configs == {
         "min.insync.replicas": str(app.settings.min_insync_replicas())
     }
+
+
+class _MetadataCatchingUp:
+    """A stand-in admin client whose broker shows a created topic a few looks late,
+    first without and then with its partitions' leaders."""
+
+    def __init__(self, answers: list[list[dict[str, Any]]]) -> None:
+        self.answers = answers
+        self.looks = 0
+
+    async def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
+        self.looks += 1
+        return self.answers[min(self.looks, len(self.answers)) - 1]
+
+
+def _described(error_code: int, leaders: list[int]) -> list[dict[str, Any]]:
+    partitions = [{"partition": p, "leader": leader} for p, leader in enumerate(leaders)]
+    return [{"topic": "shop.order-events", "error_code": error_code, "partitions": partitions}]
+
+
+async def test_topics_are_waited_for_until_the_broker_serves_every_partition() -> None:
+    topic = NewTopic("shop.order-events", 2, 1)
+    unknown = [{"topic": "shop.order-events", "error_code": 3, "partitions": []}]
+    admin = _MetadataCatchingUp([unknown, _described(0, [1, -1]), _described(0, [1, 1])])
+    await until_served(cast(AIOKafkaAdminClient, admin), [topic], wait_seconds=5)
+    assert admin.looks == 3
+
+
+async def test_topics_never_served_are_one_line_error() -> None:
+    admin = _MetadataCatchingUp([_described(0, [1, -1])])
+    with pytest.raises(TopicsError) as raised:
+        topic = NewTopic("shop.order-events", 2, 1)
+        await until_served(cast(AIOKafkaAdminClient, admin), [topic], wait_seconds=0.3)
+    assert str(raised.value) == ("topics created but not served after 0.3s: ['shop.order-events']")

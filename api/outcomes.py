@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from api import jsons
 from api.background_tasks import stop_tasks
 from api.units_in_flight import UnitsInFlight
-from streams.fetching import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
+from streams.fetching import FETCH_MAX_WAIT_MS, QUIET_MIN_BYTES, FetchSizing
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,9 @@ class OutcomeListener:
             enable_auto_commit=False,
             auto_offset_reset="latest",
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
-            fetch_min_bytes=FETCH_MIN_BYTES,
+            fetch_min_bytes=QUIET_MIN_BYTES,  # then by the rate of events
         )
+        sizing = FetchSizing()
         await consumer.start()
         try:
             # Ready once every partition has its position (the end when it started):
@@ -94,6 +95,7 @@ class OutcomeListener:
             self.ready.set()
             while True:
                 batches = await consumer.getmany(timeout_ms=200, max_records=2000)
+                sizing.handed_out(consumer, sum(len(records) for records in batches.values()))
                 for records in batches.values():
                     for record in records:
                         self._resolve(record.value)

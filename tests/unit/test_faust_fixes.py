@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.consumer.fetcher import Fetcher
 from aiokafka.consumer.subscription_state import Assignment, TopicPartitionState
 from faust.types import TP, Message
 from intervaltree import IntervalTree
@@ -15,7 +16,7 @@ from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from streams import faust_fixes
 from streams.faust_fixes import committable_run
-from streams.fetching import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
+from streams.fetching import FETCH_MAX_WAIT_MS, QUIET_MIN_BYTES
 
 TOPIC_PARTITION = TP("stock-commands", 0)
 
@@ -45,7 +46,7 @@ def test_resuming_after_a_suspend_still_empties_the_queues() -> None:
     assert flow.is_active()
 
 
-async def test_the_worker_consumer_waits_at_most_a_few_ms_for_a_fetch() -> None:
+async def test_the_worker_consumer_waits_at_most_40_ms_for_a_fetch() -> None:
     from streams.app import app
 
     thread = app.consumer._thread
@@ -55,11 +56,13 @@ async def test_the_worker_consumer_waits_at_most_a_few_ms_for_a_fetch() -> None:
         assert unpatched._fetch_max_wait_ms == 1500  # what Faust asks for
         assert patched._fetch_max_wait_ms == FETCH_MAX_WAIT_MS
         assert unpatched._fetch_min_bytes == 1
-        assert patched._fetch_min_bytes == FETCH_MIN_BYTES
-        # The attributes are what start() hands to the Fetcher in this aiokafka.
+        assert patched._fetch_min_bytes == QUIET_MIN_BYTES  # until records come fast
+        # The attributes are what start() hands to the Fetcher in this aiokafka, and
+        # the Fetcher reads its minimum for each request it builds (FetchSizing).
         started = inspect.getsource(AIOKafkaConsumer.start)
         assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in started
         assert "fetch_min_bytes=self._fetch_min_bytes" in started
+        assert "self._fetch_min_bytes," in inspect.getsource(Fetcher._get_actions_per_node)
     finally:
         await unpatched.stop()
         await patched.stop()

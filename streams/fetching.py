@@ -12,12 +12,12 @@ consumer pays that:
 - The wait is 40 ms. At 5 ms each of a stack's four consumers fetched 200 times a
   second even at rest (0.7 of a core, Kafka's 0.25 of it), and as often under a
   load that fills 16 KB more slowly than that; 40 ms decided 1.43 times as many
-  orders a second (bench/README.md, "Fetching: 40 ms and the first byte"). 80 ms
-  was slower again (the bench's closed loop waits on the answers).
+  orders a second (bench/README.md, "Fetching: 40 ms, and the first byte at
+  rest"). 80 ms was slower again (the bench's closed loop waits on the answers).
 - A quiet consumer (fewer than ``BUSY_RECORDS_PER_SECOND`` records a second over the
   last ``RATE_WINDOW_SECONDS``) asks for 1 byte (``FetchSizing``): its fetch returns
   with the first record, so at rest an order's answer does not wait for the 40 ms
-  twice (p50 69 ms with 16 KB, about 20 ms so), and it fetches at most as often as
+  twice (p50 69 ms with 16 KB, 13-16 ms so), and it fetches at most as often as
   records come, which is then rare.
 
 The wait stays short for another reason: aiokafka leaves a partition whose fetched

@@ -55,8 +55,9 @@ class FetchSizing:
             return
         self.busy = self._records >= BUSY_RECORDS_PER_SECOND * elapsed
         self._since, self._records = now, 0
-        # aiokafka 0.14 reads it for each fetch request it builds (checked by
-        # streams/faust_fixes.py's EXPECTED_VERSIONS, and by the unit test).
+        # aiokafka 0.14 reads it for each fetch request it builds (pinned in setup.cfg;
+        # the workers check the version in streams/faust_fixes.py, and
+        # tests/unit/test_faust_fixes.py checks that the Fetcher reads it so).
         fetcher = getattr(consumer, "_fetcher", None)
         if fetcher is not None:
             fetcher._fetch_min_bytes = FETCH_MIN_BYTES if self.busy else QUIET_MIN_BYTES

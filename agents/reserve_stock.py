@@ -133,9 +133,8 @@ def locate(value: Any, partition: int, offset: int) -> list[Located] | None:
 
 
 def _read(key: str) -> JsonObject | None:
-    # For the gauges, outside any event: Faust's store finds the key's partition.
-    value: JsonObject | None = key_to_stock_record.data.get(key)
-    return value
+    # For the gauges, outside any event: the open transactions, then Faust's store.
+    return stock_store().read_any(key)
 
 
 async def apply(record: list[Located]) -> Step:
@@ -190,8 +189,7 @@ async def reserve_stock(stream: Any) -> AsyncIterator[Step | None]:
 
 def product_records() -> list[JsonObject]:
     """The product records of this worker's active partitions (decodes only those)."""
-    store = key_to_stock_record.data
-    return [store[key] for key in list(store.keys()) if key.startswith(PRODUCT_PREFIX)]
+    return list(stock_store().records(PRODUCT_PREFIX))
 
 
 worker_registry().register(

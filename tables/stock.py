@@ -4,13 +4,12 @@ Keyed like ``stock-commands`` (the partition of a write is the partition of the
 command being processed), so it is co-partitioned with it; values are described
 in tables/stock_records.py. Its changelog topic is
 ``<app_id>-key_to_stock_record-changelog`` (compacted). The store is the app's
-default (RocksDB), thrown away at start unless the worker stopped cleanly
-(tables/clean_shutdown.py).
+default (RocksDB), written only with committed changelog transactions, so it is
+kept across any stop, ``kill -9`` included (tables/local_store.py).
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +17,19 @@ import faust
 
 from streams.app import app, settings
 from streams.topics import STOCK_TABLE, topic_config
-from tables import clean_shutdown
+from tables import local_store
 from tables.stock_store import stop_without_commit
-
-log = logging.getLogger(__name__)
 
 TABLE_NAME = STOCK_TABLE
 
 
 class StockTable(faust.Table):
-    """A table whose local store is trusted only after a clean stop."""
+    """A table whose local store is kept unless it predates commit-ordered writes."""
 
     async def on_start(self) -> None:
         # Runs before the consumer subscribes, so before any partition db opens.
-        clean_shutdown.forget_unclean_store(Path(self.app.conf.tabledir), self.name)
+        local_store.keep_committed_store(Path(self.app.conf.tabledir), self.name)
         await super().on_start()
-
-    async def on_stop(self) -> None:
-        await super().on_stop()
-        try:
-            await self.app.producer.flush()
-        except Exception:
-            log.exception("table %s: changelog not flushed; next start restores it", self.name)
-            return
-        clean_shutdown.mark_clean(Path(self.app.conf.tabledir), self.name)
 
 
 class FailStopOnLostWrite(faust.Sensor):

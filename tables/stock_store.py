@@ -7,8 +7,9 @@ record). The stock agent writes two to three keys a decision, so that was most
 of its time. Here one record's writes cost a store put and one aiokafka
 ``send`` each, the persisted offset is written once a record, and the events
 are sent the same way, so the per-key cost is that of Kafka's own client.
-Reads go to the partition's RocksDB database; values are JSON through orjson,
-both ways (the standard library's codec was a quarter of the agent's time).
+Reads look in the partition's open changelog transaction first, then in its
+RocksDB database; values are JSON through orjson, both ways (the standard
+library's codec was a quarter of the agent's time).
 
 What must stay true (topology.md, "Why a crash cannot oversell"):
 
@@ -20,6 +21,13 @@ What must stay true (topology.md, "Why a crash cannot oversell"):
   what was sent, and a restore reads whole committed transactions. Nothing else
   writes the table. The events go on Faust's producer (``app.producer``), which
   Faust flushes before it commits offsets.
+- **The local store is a prefix of the changelog.** A record's writes reach
+  RocksDB only once their transaction has committed, as one RocksDB write batch
+  with the changelog offset the transaction ends at (Faust's persisted offset,
+  where a restore resumes): after ``kill -9`` the store holds whole committed
+  transactions up to that offset and nothing the changelog lacks, so it is kept,
+  and a restart restores only the changelog's tail (tables/local_store.py).
+  Until then the transaction holds them and reads find them there.
 - **Same bytes as Faust's.** Keys and values are JSON, as Faust's table codecs
   write them, and the store gets the very bytes the changelog gets, so a restore
   (Faust's ``apply_changelog_batch``, which puts the changelog's bytes) rebuilds
@@ -31,7 +39,8 @@ What must stay true (topology.md, "Why a crash cannot oversell"):
 It reaches below Faust's public API in two places, checked against the pinned
 versions by ``streams.faust_fixes.apply`` at start-up (the worker refuses to
 start on others): the RocksDB store's per-partition databases (faust/stores/
-rocksdb.py ``_db_for_partition``, rocksdict in raw mode), and the
+rocksdb.py ``_db_for_partition``, ``_dbs`` and ``offset_key``, rocksdict in raw
+mode), and the
 aiokafka producer inside Faust's (faust/transport/drivers/aiokafka.py
 ``Producer._ensure_producer``). With the memory store (agent tests) values go
 through the store's public mapping instead.
@@ -41,12 +50,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
 import rocksdict
-from faust.types import TP
 
 from tables.stock_records import JsonObject
 from tables.stock_transactions import PartitionTransactions
@@ -87,30 +95,74 @@ class StockStore:
         self._store = table.data
         self._open_db: Callable[[int], Any] | None = getattr(self._store, "_db_for_partition", None)
         # The changelog's transactions (tables/stock_transactions.py): a worker's; agent
-        # tests, with the memory store, send on Faust's producer.
+        # tests, with the memory store, send on Faust's producer and put at once.
         self.transactions = transactions if self._open_db is not None else None
+        if self._open_db is not None:
+            if transactions is None:
+                raise ValueError("a RocksDB stock table is written only through transactions")
+            transactions.on_committed = self.store_committed
 
     def read(self, partition: int, key: str) -> JsonObject | None:
-        """The value under ``key`` in this partition's store, or None."""
+        """The value under ``key`` in this partition's table, or None."""
         if self._open_db is None:
             value: JsonObject | None = self._store.get(key)
             return value
-        raw = self._open_db(partition).get(encode(key))
+        encoded = encode(key)
+        raw = self._held(partition).get(encoded)
+        if raw is None:
+            raw = self._open_db(partition).get(encoded)
         return None if raw is None else orjson.loads(raw)
 
-    def store_puts(self, partition: int, encoded: Sequence[tuple[bytes, bytes]]) -> None:
-        """Put encoded records in this partition's store, as one RocksDB write."""
-        open_db = self._open_db
-        if open_db is None:  # the memory store keeps decoded values
-            for key, value in encoded:
-                self._store[orjson.loads(key)] = orjson.loads(value)
+    def read_any(self, key: str) -> JsonObject | None:
+        """The value under ``key`` in whichever partition holds it (outside a decision)."""
+        if self.transactions is not None:
+            encoded = encode(key)
+            for held in self.transactions.held.values():
+                raw = held.get(encoded)
+                if raw is not None:
+                    return orjson.loads(raw)
+        # Faust's store looks in each open partition database.
+        value: JsonObject | None = self._store.get(key)
+        return value
+
+    def records(self, prefix: str) -> Iterator[JsonObject]:
+        """Every value whose key starts with ``prefix``, in this worker's partitions."""
+        found: dict[str, JsonObject] = {
+            key: self._store[key] for key in list(self._store.keys()) if key.startswith(prefix)
+        }
+        if self.transactions is not None:
+            for held in list(self.transactions.held.values()):
+                for raw_key, raw in list(held.items()):
+                    key = orjson.loads(raw_key)
+                    if key.startswith(prefix):
+                        found[key] = orjson.loads(raw)
+        return iter(found.values())
+
+    def _held(self, partition: int) -> Mapping[bytes, bytes]:
+        return self.transactions.holding(partition) if self.transactions is not None else {}
+
+    def store_committed(self, partition: int, held: Mapping[bytes, bytes], offset: int) -> None:
+        """A committed transaction's records into the local store, with the changelog
+        offset it ends at, as one RocksDB write: the store never holds part of one.
+
+        A partition whose database Faust has already let go (its revoke runs before the
+        offset commit that commits the transaction) keeps them in the changelog only:
+        its store is then behind the changelog, never ahead, and the next assignment
+        restores the difference."""
+        database = self._store._dbs.get(partition)
+        if database is None:
             return
         batch = rocksdict.WriteBatch(raw_mode=True)
-        for key, value in encoded:
+        for key, value in held.items():
             batch.put(key, value)
-        # Faust's key index (which partition holds a key) is only a cache for reads
-        # outside an event; left alone, such a read looks in each partition.
-        open_db(partition).write(batch)
+        # Faust's persisted offset (where a restore of this partition resumes).
+        batch.put(self._store.offset_key, str(offset).encode())
+        database.write(batch)
+
+    def _put_in_memory(self, encoded: Sequence[tuple[bytes, bytes]]) -> None:
+        # The memory store (agent tests) keeps decoded values, put at once.
+        for key, value in encoded:
+            self._store[orjson.loads(key)] = orjson.loads(value)
 
     async def send(self, topic: str, key: bytes, value: bytes, partition: int) -> Any:
         """Queue one record on Faust's producer; the future of its delivery."""
@@ -127,26 +179,12 @@ class StockStore:
     ) -> None:
         changelog = self.table.changelog_topic.get_topic_name()
         encoded = [(encode(key), encode(value)) for key, value in writes]
-        self.store_puts(partition, encoded)
-        last = None
         if self.transactions is not None:
-            records = [(changelog, key, value) for key, value in encoded]
-            sent = await self.transactions.send(partition, records)
-            last = sent[-1] if sent else None
+            # Held by the open transaction until it commits (store_committed).
+            await self.transactions.send(partition, [(changelog, k, v) for k, v in encoded])
         else:
+            self._put_in_memory(encoded)
             for key_bytes, value_bytes in encoded:
-                last = await self.send(changelog, key_bytes, value_bytes, partition)
-        if last is not None:
-            last.add_done_callback(self._persisted(TP(changelog, partition)))
+                await self.send(changelog, key_bytes, value_bytes, partition)
         for key_bytes, event in events:
             await self.send(self.events_topic, key_bytes, encode(event), partition)
-
-    def _persisted(self, tp: TP) -> Callable[[Any], None]:
-        # Where a warm restart (after a clean stop) resumes reading the changelog;
-        # Faust writes it for every changelog record, once a record is enough.
-        def remember(future: Any) -> None:
-            set_offset = getattr(self._store, "set_persisted_offset", None)
-            if set_offset is not None and not future.cancelled() and future.exception() is None:
-                set_offset(tp, future.result().offset)
-
-        return remember

@@ -32,6 +32,13 @@ also where no other worker took over (a transaction the broker aborted after
 ``transaction_timeout_ms``), where carrying on would let Faust commit offsets past
 writes that are gone.
 
+Until its transaction commits, a record stays out of the partition's local store:
+the transaction holds it (``held``, the latest value of each key it wrote; the
+stock store reads there first), and the commit hands the whole transaction to
+``on_committed``, which writes it to the store with the changelog offset it ends
+at. So the local store only ever holds committed transactions, a prefix of the
+changelog, and is kept after ``kill -9`` (tables/local_store.py).
+
 Only the changelog is transactional. The outcome events stay on Faust's producer:
 a decision is a function of the table and the command (decided with the command's
 own time), so the events a zombie or an aborted transaction sent are the bytes the
@@ -44,7 +51,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -70,6 +77,14 @@ def transactional_id(app_id: str, partition: int) -> str:
     return f"{app_id}-stock-{partition}"
 
 
+# What a commit hands on: the partition, the latest value of each key its transaction
+# wrote, and the changelog offset of the transaction's last record.
+OnCommitted = Callable[[int, Mapping[bytes, bytes], int], None]
+
+
+_NOTHING: Mapping[bytes, bytes] = {}
+
+
 class PartitionTransactions:
     """The transactional producers of one worker's ``stock-commands`` partitions."""
 
@@ -89,6 +104,11 @@ class PartitionTransactions:
         self.producers: dict[int, Any] = {}
         self.locks: dict[int, asyncio.Lock] = {}
         self.opened: dict[int, float] = {}  # partition -> monotonic start of its transaction
+        # The open transaction's records, the latest value a key (a key written twice in
+        # a transaction is one put in the store), and the delivery of its last record.
+        self.held: dict[int, dict[bytes, bytes]] = {}
+        self.last_sent: dict[int, asyncio.Future[Any]] = {}
+        self.on_committed: OnCommitted | None = None
         self._ticker: asyncio.Task[None] | None = None
 
     def _lock(self, partition: int) -> asyncio.Lock:
@@ -167,12 +187,20 @@ class PartitionTransactions:
         if partition not in self.opened:
             await producer.begin_transaction()
             self.opened[partition] = time.monotonic()
+        held = self.held.setdefault(partition, {})
         futures = []
         for topic, key, value in records:
+            held[key] = value
             future = await producer.send(topic, value, key=key, partition=partition)
             future.add_done_callback(self._delivered)
             futures.append(future)
+        if futures:
+            self.last_sent[partition] = futures[-1]
         return futures
+
+    def holding(self, partition: int) -> Mapping[bytes, bytes]:
+        """The records of the partition's open (or committing) transaction, by key."""
+        return self.held.get(partition, _NOTHING)
 
     def _delivered(self, future: asyncio.Future[Any]) -> None:
         if not future.cancelled() and future.exception() is not None:
@@ -188,6 +216,17 @@ class PartitionTransactions:
         if self.opened.pop(partition, None) is None:
             return
         await self._guarded(self.producers[partition].commit_transaction())
+        # Committed: every record of it is acknowledged, so the last one has its offset.
+        last = self.last_sent.pop(partition, None)
+        held = self.held.get(partition, _NOTHING)
+        if last is not None and self.on_committed is not None:
+            try:
+                self.on_committed(partition, held, last.result().offset)
+            except Exception as exc:
+                self._failed(exc)
+                raise
+        # Only now: until the store has them, reads find them here (no await between).
+        self.held.pop(partition, None)
 
     async def _tick(self) -> None:
         while True:

@@ -14,16 +14,19 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from kit.commands import Sent, listing, produce_commands
-from kit.kafka import EventReader
+from kit.kafka import EventReader, read_to_end
 from kit.processes import ManagedProcess
 from streams.redis_keys import stock_key
 from streams.settings import Settings
+from streams.topics import STOCK_TABLE
+from tests.support.local_stores import LocalPartition, committed_prefix, read_local_store
 from tests.support.stock_sale import (
     expected_outcomes,
     produce_batched,
@@ -35,7 +38,8 @@ from tests.support.stock_sale import (
 pytestmark = pytest.mark.integration
 
 PRODUCT = 42
-RESTORED = "did not stop cleanly; restoring it from its changelog"
+# Logged when a start deletes a local store (only one written before commit-ordered writes).
+STORE_DELETED = "local store written before commit-ordered writes"
 
 
 def check_outcomes(sent: list[Sent], by_order: dict[str, list[bytes]]) -> None:
@@ -146,13 +150,21 @@ async def test_kill_minus_nine_mid_sale_changes_no_outcome(
     worker_factory: Callable[..., ManagedProcess],
     redis_client: Redis,
     produce: Callable[[Settings, list[dict[str, Any]]], Awaitable[list[Sent]]],
+    tmp_path: Path,
 ) -> None:
     """``batches``: the orders in CommandBatch records of 1 to 40, so the kill falls in
-    the middle of a batch's writes and the replay decides whole batches again."""
+    the middle of a batch's writes and the replay decides whole batches again.
+
+    Each kill leaves the local store behind, and the next run keeps it: it must be
+    exactly the committed changelog up to the offset it names (nothing the changelog
+    lacks), so that restoring the changelog after that offset rebuilds the table."""
     orders = sale_orders(PRODUCT, count=2000, members=500, retries=50, seed=2)
     chunks = [orders[:700], orders[700:1400], orders[1400:]]
     sent = await produce_commands(fresh_settings, [listing(PRODUCT, 100, 1, time.time())])
     worker = worker_factory(fresh_settings)
+    # The listing decided and committed: the first kill leaves a store with something in it.
+    await wait_quiet(fresh_settings)
+    left_behind: list[dict[int, LocalPartition]] = []
     async with EventReader(fresh_settings) as reader:
         for number, chunk in enumerate(chunks[:2], start=1):
             seen = len(reader.raw)
@@ -160,9 +172,10 @@ async def test_kill_minus_nine_mid_sale_changes_no_outcome(
             while len(reader.raw) < seen + 200:  # kill it while it is deciding this chunk
                 await reader.poll()
             worker.kill()
+            left_behind.append(read_local_store(worker_data(tmp_path)))
             worker = worker_factory(fresh_settings)
             await wait_ready(worker, runs=number + 1)
-            assert worker.log().count(RESTORED) == number, "the local store was not thrown away"
+            assert STORE_DELETED not in worker.log(), "a store written by commit was deleted"
         sent += await produce(fresh_settings, chunks[2])
         await reader.until_orders({o["order_id"] for o in orders}, within=60)
         product = await wait_for_last_command(worker.web_port, sent[-1].offset)  # type: ignore[attr-defined]
@@ -183,6 +196,25 @@ async def test_kill_minus_nine_mid_sale_changes_no_outcome(
     )
     await check_projection(redis_client, fresh_settings, product)
 
+    changelog = await read_to_end(fresh_settings, changelog_topic(fresh_settings))
+    for store in left_behind:
+        assert store, "the killed worker left no local store"
+        for partition, (offset, records) in store.items():
+            assert records == committed_prefix(changelog, partition, offset), (
+                f"partition {partition}: the local store is not the committed changelog"
+                f" up to its offset {offset}"
+            )
+    assert any(records for store in left_behind for _, records in store.values())
+
+
+def worker_data(tmp_path: Path) -> Path:
+    """The data folder ``worker_factory`` gives its first stock worker."""
+    return tmp_path / "worker-1.data"
+
+
+def changelog_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-{STOCK_TABLE}-changelog"
+
 
 async def test_a_clean_stop_keeps_the_local_store(
     fresh_settings: Settings, worker_factory: Callable[..., ManagedProcess]
@@ -197,7 +229,7 @@ async def test_a_clean_stop_keeps_the_local_store(
 
     worker = worker_factory(fresh_settings)
     await wait_ready(worker, runs=2)
-    assert RESTORED not in worker.log()
+    assert STORE_DELETED not in worker.log()
     assert {p["product_id"]: p for p in worker_stock(worker.web_port)}[PRODUCT] == before  # type: ignore[attr-defined]
 
     more = sale_orders(PRODUCT, count=20, members=30, retries=0, seed=4)

@@ -2,13 +2,16 @@
 
 What fences a zombie is Kafka's (a second ``init_transactions`` with the same id); the
 fault tests show that on real brokers (tests/cluster/test_zombie_worker.py). Here:
-which producer each partition uses, when transactions begin and commit, and that
-any failure reaches the fail-stop.
+which producer each partition uses, when transactions begin and commit, what a
+transaction holds until it commits and hands on after, and that any failure reaches
+the fail-stop.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -25,6 +28,7 @@ class StandInProducer:
         self.calls: list[str] = []
         self.fail_with: BaseException | None = None
         self.delivery_error: BaseException | None = None
+        self.next_offset = 0  # the partition's log end, as the broker would number records
 
     async def start(self) -> None:
         self.calls.append("start")
@@ -46,7 +50,8 @@ class StandInProducer:
         if self.delivery_error is not None:
             future.set_exception(self.delivery_error)
         else:
-            future.set_result(None)
+            future.set_result(SimpleNamespace(offset=self.next_offset))
+            self.next_offset += 1
         return future
 
 
@@ -57,6 +62,11 @@ class Rig:
         self.transactions = PartitionTransactions(
             "kafka:9092", "shop", self.failures.append, max_age, producer_factory=self._make
         )
+        self.committed: list[tuple[int, dict[bytes, bytes], int]] = []
+        self.transactions.on_committed = self._committed
+
+    def _committed(self, partition: int, held: Mapping[bytes, bytes], offset: int) -> None:
+        self.committed.append((partition, dict(held), offset))
 
     def _make(self, **options: Any) -> StandInProducer:
         producer = StandInProducer(**options)
@@ -67,8 +77,8 @@ class Rig:
         return self.producers[transactional_id("shop", partition)].calls
 
 
-def records(*keys: str) -> list[tuple[str, bytes, bytes]]:
-    return [("changelog", key.encode(), b"{}") for key in keys]
+def records(*keys: str, value: bytes = b"{}") -> list[tuple[str, bytes, bytes]]:
+    return [("changelog", key.encode(), value) for key in keys]
 
 
 async def test_an_assignment_starts_each_partitions_own_idempotent_producer() -> None:
@@ -144,3 +154,51 @@ async def test_a_refused_write_reaches_the_fail_stop() -> None:
     await rig.transactions.send(0, records("p:1"))
     await asyncio.sleep(0)  # delivery callbacks run on the loop
     assert rig.failures == [refused]
+
+
+async def test_a_transaction_holds_its_records_until_the_commit_hands_them_on() -> None:
+    rig = Rig()
+    await rig.transactions.assigned({1, 2})
+    await rig.transactions.send(1, records("p:1", "o:a", value=b"1"))
+    await rig.transactions.send(1, records("p:1", "o:b", value=b"2"))
+    await rig.transactions.send(2, records("p:2", value=b"3"))
+    # Readers find the open transaction's latest value of each key, a partition's own.
+    assert rig.transactions.holding(1) == {b"p:1": b"2", b"o:a": b"1", b"o:b": b"2"}
+    assert rig.transactions.holding(2) == {b"p:2": b"3"}
+    assert rig.committed == []
+    await rig.transactions.commit_all()
+    # Each partition hands on its whole transaction with the offset of its last record
+    # (partition 1 sent four records: offsets 0-3).
+    assert sorted(rig.committed) == [
+        (1, {b"p:1": b"2", b"o:a": b"1", b"o:b": b"2"}, 3),
+        (2, {b"p:2": b"3"}, 0),
+    ]
+    assert rig.transactions.holding(1) == {} and rig.transactions.holding(2) == {}
+    await rig.transactions.send(1, records("o:c", value=b"4"))
+    await rig.transactions.stop()  # a clean stop commits too
+    assert rig.committed[-1] == (1, {b"o:c": b"4"}, 4)
+
+
+async def test_a_commit_that_fails_hands_nothing_on() -> None:
+    rig = Rig()
+    await rig.transactions.assigned({0})
+    await rig.transactions.send(0, records("p:1"))
+    rig.producers["shop-stock-0"].fail_with = ProducerFenced()
+    with pytest.raises(ProducerFenced):
+        await rig.transactions.commit_all()
+    assert rig.committed == []  # the local store never gets an aborted write
+
+
+async def test_a_store_that_cannot_take_a_commit_reaches_the_fail_stop() -> None:
+    rig = Rig()
+    broken = OSError("disk full")
+
+    def refuse(partition: int, held: Mapping[bytes, bytes], offset: int) -> None:
+        raise broken
+
+    rig.transactions.on_committed = refuse
+    await rig.transactions.assigned({0})
+    await rig.transactions.send(0, records("p:1"))
+    with pytest.raises(OSError):
+        await rig.transactions.commit_all()
+    assert rig.failures == [broken]

@@ -84,15 +84,19 @@ class BenchStack:
         port = self.worker_ports.setdefault(number, free_port())
         return worker_process(named, datadir, self.run_dir, name, port)
 
-    async def start_worker(self, number: int, wait: bool = True) -> ManagedProcess:
-        """Stock worker ``number``; ``wait``: until it says it decides (``/ready/``)."""
+    async def start_worker(
+        self, number: int, wait: bool = True, ready_within: float = 90.0
+    ) -> ManagedProcess:
+        """Stock worker ``number``; ``wait``: until it says it decides (``/ready/``), at
+        most ``ready_within`` seconds (a restore of a long changelog takes minutes)."""
         proc = self.worker(number).start()
         if number <= len(self.workers):
             self.workers[number - 1] = proc
         else:
             self.workers.append(proc)
         if wait:
-            await asyncio.to_thread(wait_http_ok, f"http://127.0.0.1:{proc.port}/ready/", proc)
+            url = f"http://127.0.0.1:{proc.port}/ready/"
+            await asyncio.to_thread(wait_http_ok, url, proc, ready_within)
         return proc
 
     async def start_saga(self) -> ManagedProcess:

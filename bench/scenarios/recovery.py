@@ -27,6 +27,9 @@ from bench.waiting import poll_until
 from streams.topics import ORDER_EVENTS, STOCK_COMMANDS
 
 MEMBERS = 100
+# A cold restart restores the whole changelog: minutes for a million orders (the probes'
+# own wait below is as long).
+RESTORE_WITHIN = 600.0
 PER_USER_LIMIT = 1_000_000
 
 
@@ -89,7 +92,7 @@ async def probe(
         stack.workers[0].kill()
         if cold:
             stack.wipe_worker_data(1)
-        restart = asyncio.create_task(stack.start_worker(1))
+        restart = asyncio.create_task(stack.start_worker(1, ready_within=RESTORE_WITHIN))
         answers = await send_probes(stack.base_url, member, products)
         await restart
         web_up = time.time() - killed

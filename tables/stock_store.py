@@ -39,8 +39,8 @@ What must stay true (topology.md, "Why a crash cannot oversell"):
 It reaches below Faust's public API in two places, checked against the pinned
 versions by ``streams.faust_fixes.apply`` at start-up (the worker refuses to
 start on others): the RocksDB store's per-partition databases (faust/stores/
-rocksdb.py ``_db_for_partition``, ``_dbs`` and ``offset_key``, rocksdict in raw
-mode), and the
+rocksdb.py ``_db_for_partition``, ``_dbs``, ``_dbs_for_actives`` and ``offset_key``,
+rocksdict in raw mode), and the
 aiokafka producer inside Faust's (faust/transport/drivers/aiokafka.py
 ``Producer._ensure_producer``). With the memory store (agent tests) values go
 through the store's public mapping instead.
@@ -126,17 +126,27 @@ class StockStore:
         return value
 
     def records(self, prefix: str) -> Iterator[JsonObject]:
-        """Every value whose key starts with ``prefix``, in this worker's partitions."""
-        found: dict[str, JsonObject] = {
-            key: self._store[key] for key in list(self._store.keys()) if key.startswith(prefix)
-        }
+        """Every value whose key starts with ``prefix``, in this worker's active partitions.
+
+        RocksDB is read from the prefix on, in key order, and left at the first key past
+        it: the order and member records (millions after a long sale) are never read, so
+        the start-up's read of the products costs what the products do."""
+        if self._open_db is None:
+            return iter([self._store[k] for k in list(self._store.keys()) if k.startswith(prefix)])
+        # A key is a JSON string: the prefix's encoding without its closing quote.
+        raw_prefix = encode(prefix)[:-1]
+        found: dict[bytes, bytes] = {}
+        for database in self._store._dbs_for_actives():
+            for raw_key, raw in database.items(from_key=raw_prefix):
+                if not raw_key.startswith(raw_prefix):
+                    break
+                found[raw_key] = raw
         if self.transactions is not None:
             for held in list(self.transactions.held.values()):
                 for raw_key, raw in list(held.items()):
-                    key = orjson.loads(raw_key)
-                    if key.startswith(prefix):
-                        found[key] = orjson.loads(raw)
-        return iter(found.values())
+                    if raw_key.startswith(raw_prefix):
+                        found[raw_key] = raw
+        return iter([orjson.loads(raw) for raw in found.values()])
 
     def _held(self, partition: int) -> Mapping[bytes, bytes]:
         return self.transactions.holding(partition) if self.transactions is not None else {}

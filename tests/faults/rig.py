@@ -75,7 +75,7 @@ def start_named(
 
     The Faust app puts its store under ``FLASHSALE_DATA_DIR`` (``faust --datadir``
     does not override it), so workers sharing settings would share one RocksDB
-    store and one clean-shutdown marker.
+    store and one ``committed-prefix`` marker.
     """
     own = Path(settings.data_dir) / f"{name}.store"
     own.mkdir(parents=True, exist_ok=True)

@@ -92,15 +92,13 @@ async def create_order(request: web.Request) -> web.Response:
         return sold_out_refusal(app[METRICS])
 
     # Hold while this process's orders in flight cover its share of the units left (a
-    # storm's tail) and the pushed set does not say sold out, then look at the sold-out
-    # set again: their decisions may have sold the product out. From here the order's
-    # units count as in flight.
+    # storm's tail), then look at the sold-out set again: their decisions may have sold
+    # the product out. From here the order's units count as in flight.
     claim = await app[UNITS_IN_FLIGHT].claim(
         asked.product_id,
         asked.order_id,
         asked.qty,
         lambda: catalog.published_remaining(app, asked.product_id),
-        lambda: app[PUSHED_STATE].sold_out(asked.product_id),
     )  # memory; Redis every 100 ms while this process's orders near the units left
     try:
         if claim.held:

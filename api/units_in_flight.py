@@ -13,9 +13,6 @@ It is a hint, like the sold-out set, never a decision:
 
 - an order is never refused here, only held, and at most ``HOLD_SECONDS``; then it
   goes to Kafka whatever the count says (a decision missed, a lost listener);
-- a held order stops waiting as soon as the pushed sold-out set names its product
-  (looked at every ``RECHECK_SECONDS``): the caller then refuses it from that set,
-  instead of holding it until the last of this process's orders is decided;
 - an order goes at once when none of this process's orders of the product are in
   flight, so a product always has an order of each process on its way;
 - first come, first served is the order in which Kafka has the orders
@@ -76,13 +73,6 @@ class InFlight:
 
 
 Remaining = Callable[[], Awaitable[int | None]]
-# The pushed sold-out set's word on the product: True sold out, False or None (not known
-# now) not; memory only.
-SoldOut = Callable[[], bool | None]
-
-
-def _never_sold_out() -> bool | None:
-    return None
 
 
 class Claim:
@@ -148,26 +138,16 @@ class UnitsInFlight:
         """This process's share of ``left`` units (rounded up: a last unit is everyone's)."""
         return math.ceil(left / self._processes)
 
-    async def claim(
-        self,
-        product_id: int,
-        order_id: str,
-        qty: int,
-        remaining: Remaining,
-        sold_out: SoldOut = _never_sold_out,
-    ) -> Claim:
+    async def claim(self, product_id: int, order_id: str, qty: int, remaining: Remaining) -> Claim:
         """Wait until this process's orders in flight leave room for ``qty`` more units of
-        the product (at most ``HOLD_SECONDS``, and not once ``sold_out()`` says so), then
-        count the order's units: no await between the last look and the count, so the
-        orders a decision wakes take the room it made one by one. ``Claim.close`` uncounts
-        them unless Kafka took it."""
+        the product (at most ``HOLD_SECONDS``), then count the order's units: no await
+        between the last look and the count, so the orders a decision wakes take the
+        room it made one by one. ``Claim.close`` uncounts them unless Kafka took it."""
         began = self._clock()
         waited = False
         while True:
             in_flight = self.units(product_id)
             if in_flight == 0 or self._far_from_sold_out(product_id, in_flight + qty):
-                break
-            if waited and sold_out():  # the caller refuses it from the pushed set
                 break
             left = await self._units_left(product_id, remaining)  # Redis every 100 ms
             if left is None:  # never published, or Redis away: the stock agent decides

@@ -70,29 +70,6 @@ async def test_no_order_is_held_longer_than_the_bound(monkeypatch: pytest.Monkey
     assert counter.units(1) == 2
 
 
-async def test_a_held_order_leaves_once_the_pushed_set_says_sold_out() -> None:
-    counter = UnitsInFlight()
-    left, pushed = [1], [False]
-    (await counter.claim(1, "a", 1, remaining_of(left))).sent()  # its decision is slow
-    waiting = asyncio.create_task(counter.claim(1, "b", 1, remaining_of(left), lambda: pushed[0]))
-    await asyncio.sleep(0.1)
-    assert not waiting.done()  # "a" covers the unit left, and the product is not sold out
-    pushed[0] = True  # another process's order took the unit; "a" is still undecided
-    claim = await asyncio.wait_for(waiting, units_in_flight.RECHECK_SECONDS * 4)
-    assert 0.0 < claim.held < HOLD_SECONDS  # held: the caller looks at the sold-out set again
-    claim.close()  # refused from the set: nothing of "b" in flight
-    assert counter.units(1) == 1  # "a" still counts
-
-
-async def test_a_pushed_set_that_cannot_be_trusted_keeps_the_hold() -> None:
-    counter = UnitsInFlight()
-    (await counter.claim(1, "a", 1, remaining_of([1]))).sent()
-    waiting = asyncio.create_task(counter.claim(1, "b", 1, remaining_of([1]), lambda: None))
-    await asyncio.sleep(units_in_flight.RECHECK_SECONDS * 4)
-    assert not waiting.done()
-    waiting.cancel()
-
-
 async def test_units_left_unknown_hold_nothing() -> None:
     counter = UnitsInFlight()
     (await counter.claim(1, "a", 5, remaining_of([None]))).sent()

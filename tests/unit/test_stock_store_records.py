@@ -17,8 +17,7 @@ import rocksdict
 
 from tables.stock_store import StockStore, encode
 from tables.stock_transactions import PartitionTransactions
-
-OFFSET_KEY = b"__faust\0offset__"
+from tests.support.local_stores import OFFSET_KEY
 
 
 class StandInRocksStore:

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from api.app import create_app
 from api.health import create_status_app
+from api.listen_backlog import LISTEN_BACKLOG
 from streams.settings import Settings, SettingsError
 
 HOST = "127.0.0.1"
@@ -59,7 +60,9 @@ async def serve(settings: Settings, app: web.Application) -> None:
     # process joins the shared port only once it can take orders.
     await runners[0].setup()
     try:
-        await web.TCPSite(runners[0], HOST, settings.api_port, reuse_port=True).start()
+        await web.TCPSite(
+            runners[0], HOST, settings.api_port, reuse_port=True, backlog=LISTEN_BACKLOG
+        ).start()
         own_port = settings.api_own_port()
         if own_port is not None:
             runners.append(web.AppRunner(create_status_app(app), access_log=None))

@@ -13,6 +13,8 @@ import uuid
 import uvloop
 from aiohttp import web
 
+from api.listen_backlog import LISTEN_BACKLOG
+
 # The same JSON as the real answer: a 36-character order id and PENDING.
 ANSWER = web.json_response({"order_id": str(uuid.uuid4()), "status": "PENDING"}).body
 
@@ -43,7 +45,13 @@ def main(argv: list[str] | None = None) -> None:
 def serve(app: web.Application, port: int) -> None:
     """Serve ``app`` on loopback as the bench's own servers do: uvloop, no access log."""
     web.run_app(
-        app, host="127.0.0.1", port=port, access_log=None, loop=uvloop.new_event_loop(), print=None
+        app,
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        loop=uvloop.new_event_loop(),
+        print=None,
+        backlog=LISTEN_BACKLOG,
     )
 
 

@@ -5,7 +5,7 @@ Each process waits for its own decisions, whichever process the kernel hands a
 connection; one ``Idempotency-Key`` makes one order through any of them; the rate limit
 is one allowance across them (it lives in Redis); each process's metrics, on its own
 port, add up to what the buyers were told; pid files follow the contract, and ``up``
-restarts just a killed API process.
+restarts just a killed API process; a burst of new connections is queued whole.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import resource
 import signal
+import socket
 import time
 import urllib.request
 from collections import Counter
@@ -225,3 +227,43 @@ async def test_the_rate_limit_is_one_allowance_across_processes(
     # `limit` through.
     served = [_answers(url, method="POST") for url in _own_urls(settings)]
     assert all(n > limit for n in served), served
+
+
+# Several times aiohttp's default backlog (128) per process, and few enough for a
+# default limit of 1,024 open files in each API process.
+BURST = 2 * 450
+
+
+def _listen_overflows() -> int:
+    """The kernel's count of connections a full accept queue dropped (every socket)."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=True):
+        if names.startswith("TcpExt:"):
+            return int(dict(zip(names.split(), values.split(), strict=True))["ListenOverflows"])
+    raise AssertionError("no TcpExt line in /proc/net/netstat")
+
+
+def test_a_burst_of_new_connections_is_queued_whole(
+    fresh_settings: Settings, api_processes: Apis
+) -> None:
+    """A flash sale's buyers connect in the same instant. A connection the accept queue
+    drops waits for its client's SYN retry, a second later (api/listen_backlog.py)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < BURST + 256:  # this process holds every socket of the burst
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(BURST + 256, hard), hard))
+    settings = api_processes(fresh_settings)
+    before = _listen_overflows()
+    sockets = []
+    try:
+        # As fast as the kernel takes them: non-blocking connects, no handshake awaited.
+        for _ in range(BURST):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", settings.api_port))
+            sockets.append(sock)
+        time.sleep(0.5)  # the handshakes and the processes' accepts
+        dropped = _listen_overflows() - before
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert dropped == 0, f"{dropped} of {BURST} connections dropped by a full accept queue"

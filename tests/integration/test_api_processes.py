@@ -248,10 +248,12 @@ def test_a_burst_of_new_connections_is_queued_whole(
 ) -> None:
     """A flash sale's buyers connect in the same instant. A connection the accept queue
     drops waits for its client's SYN retry, a second later (api/listen_backlog.py)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < BURST + 256:  # this process holds every socket of the burst
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(BURST + 256, hard), hard))
     settings = api_processes(fresh_settings)
+    limits = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # This process holds every socket of the burst (the API processes keep their own limit).
+    resource.setrlimit(
+        resource.RLIMIT_NOFILE, (max(limits[0], min(BURST + 256, limits[1])), limits[1])
+    )
     before = _listen_overflows()
     sockets = []
     try:
@@ -266,4 +268,5 @@ def test_a_burst_of_new_connections_is_queued_whole(
     finally:
         for sock in sockets:
             sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, limits)
     assert dropped == 0, f"{dropped} of {BURST} connections dropped by a full accept queue"

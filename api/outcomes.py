@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from api import jsons
 from api.background_tasks import stop_tasks
 from api.units_in_flight import UnitsInFlight
-from streams.fetching import FETCH_MAX_WAIT_MS, QUIET_MIN_BYTES, FetchSizing
+from streams.fetching import QUIET_MAX_WAIT_MS, QUIET_MIN_BYTES, FetchSizing
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class OutcomeListener:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="latest",
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=QUIET_MAX_WAIT_MS,
             fetch_min_bytes=QUIET_MIN_BYTES,  # then by the rate of events
         )
         sizing = FetchSizing()

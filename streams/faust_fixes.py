@@ -13,13 +13,13 @@ because each fix replaces or wraps a private method. Why each is needed:
    never committed past (seen after a ``kill -9``: payment requests never charged).
    The queues are now emptied only when flow really was suspended.
 
-2. **A 40 ms fetch wait** (Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500``).
+2. **A fetch wait of 20-40 ms** (Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500``).
    aiokafka leaves a partition whose records are still being processed out of the
    next fetch; with one busy partition (a flash sale of one product) that request
    names only idle partitions and the broker holds it for the full wait, so new
    commands waited 1.5 s (p99 time-to-decision 1.6 s). The same place sets the
    fetch's minimum size, which Faust does not expose either, and ``_fetch_records``
-   moves it with the rate of records (streams/fetching.py, ``FetchSizing``).
+   moves both with the rate of records (streams/fetching.py, ``FetchSizing``).
 
 3. **A commit never passes an unprocessed message** (faust ``Consumer._new_offset``;
    upstream faust-streaming PR #707). Faust commits the first run of acked offsets
@@ -120,7 +120,7 @@ from faust.transport.drivers.aiokafka import Producer as FaustProducer
 from faust.types import TP
 from mode.utils.queues import FlowControlEvent
 
-from streams.fetching import FETCH_MAX_WAIT_MS, QUIET_MIN_BYTES, FetchSizing
+from streams.fetching import QUIET_MAX_WAIT_MS, QUIET_MIN_BYTES, FetchSizing
 
 log = logging.getLogger(__name__)
 
@@ -184,11 +184,11 @@ def _resume(self: FlowControlEvent) -> None:
         self.clear()
 
 
-# 2. A 40 ms fetch wait.
+# 2. A fetch wait of 20-40 ms.
 def _create_worker_consumer(self: AIOKafkaConsumerThread, transport: Any) -> Any:
     consumer = _originals["create_consumer"](self, transport)
     # Read by AIOKafkaConsumer.start() when it builds its Fetcher (aiokafka 0.14).
-    consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+    consumer._fetch_max_wait_ms = QUIET_MAX_WAIT_MS
     consumer._fetch_min_bytes = QUIET_MIN_BYTES  # then by the rate (_fetch_records)
     # 7. Read the same way; aborted writes (a fenced zombie's) are never given.
     consumer._isolation_level = "read_committed"

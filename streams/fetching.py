@@ -1,26 +1,30 @@
 """How the pipeline's consumers fetch: one choice for the Faust workers (applied by
 streams/faust_fixes.py, fix 2) and the API's order-events listener (api/outcomes.py).
 
-A fetch returns as soon as it has its minimum size, else after ``FETCH_MAX_WAIT_MS``.
+A fetch returns as soon as it has its minimum size, else after its maximum wait.
 Every fetch costs the broker and the consumer the same (a request, a response to
 parse, a pass of the fetch loop) whatever it carries, so the two set how often each
-consumer pays that:
+consumer pays that. Each consumer moves between two settings with the rate of
+records it was handed lately (``FetchSizing``):
 
-- A busy consumer asks for ``FETCH_MIN_BYTES``: with Kafka's default (1 byte) it
-  fetched a few records at a time, hundreds of times a second; 16 KB decided about
-  10 % more (bench/README.md, "Fetching 16 KB at least").
-- The wait is 40 ms. At 5 ms each of a stack's four consumers fetched 200 times a
-  second even at rest (0.7 of a core, Kafka's 0.25 of it), and as often under a
-  load that fills 16 KB more slowly than that; 40 ms decided 1.43 times as many
-  orders a second (bench/README.md, "Fetching: 40 ms, and the first byte at
-  rest"). 80 ms was slower again (the bench's closed loop waits on the answers).
-- A quiet consumer (fewer than ``BUSY_RECORDS_PER_SECOND`` records a second over the
-  last ``RATE_WINDOW_SECONDS``) asks for 1 byte (``FetchSizing``): its fetch returns
-  with the first record, so at rest an order's answer does not wait for the 40 ms
-  twice (p50 69 ms with 16 KB, 13-16 ms so), and it fetches at most as often as
-  records come, which is then rare.
+- **Busy** (at least ``BUSY_RECORDS_PER_SECOND`` records a second over the last
+  ``RATE_WINDOW_SECONDS``): ``BUSY_MIN_BYTES``, waiting at most ``BUSY_MAX_WAIT_MS``.
+  With Kafka's default minimum (1 byte) a busy consumer fetched a few records at a
+  time, hundreds of times a second; 16 KB decided about 10 % more (bench/README.md,
+  "Fetching 16 KB at least"). Below about 16 KB in a wait, as in the bench's
+  all-purchasable load (about 1,000 orders a second, each hop's records a few
+  hundred bytes), every fetch runs its whole wait, and an order waits for that
+  twice (the command to the worker, the decision back): 20 ms decided 1.2 times as
+  many orders a second as 40 ms, and 1.08 times with a core taken by something
+  else (bench/README.md, "Fetching: 20 ms while busy").
+- **Quiet**: the first byte (``QUIET_MIN_BYTES``), waiting at most
+  ``QUIET_MAX_WAIT_MS``. The fetch returns with the first record, so at rest an
+  order's answer does not wait at all (p50 69 ms with 16 KB, 13-16 ms so), and a
+  consumer with nothing to read asks 25 times a second: at 5 ms each of a stack's
+  four consumers fetched 200 times a second (0.7 of a core at rest, Kafka's 0.25 of
+  it), and at 20 ms a stack at rest took 0.31 of a core against 0.21 at 40 ms.
 
-The wait stays short for another reason: aiokafka leaves a partition whose fetched
+The waits stay short for another reason: aiokafka leaves a partition whose fetched
 records are still being processed out of the next fetch, and a fetch that names only
 idle partitions is held for the whole wait while new records of the busy one wait
 (Faust's own 1.5 s made every decision stop for 1.5 s every few seconds).
@@ -31,15 +35,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-FETCH_MAX_WAIT_MS = 40
-FETCH_MIN_BYTES = 16 * 1024
+BUSY_MAX_WAIT_MS = 20
+BUSY_MIN_BYTES = 16 * 1024
+QUIET_MAX_WAIT_MS = 40
 QUIET_MIN_BYTES = 1
 BUSY_RECORDS_PER_SECOND = 100
 RATE_WINDOW_SECONDS = 0.25
 
 
 class FetchSizing:
-    """One consumer's fetch minimum, from the rate of records it was handed lately."""
+    """One consumer's fetch minimum and wait, from the rate of records it was handed lately."""
 
     def __init__(self) -> None:
         self._since = time.monotonic()
@@ -55,9 +60,10 @@ class FetchSizing:
             return
         self.busy = self._records >= BUSY_RECORDS_PER_SECOND * elapsed
         self._since, self._records = now, 0
-        # aiokafka 0.14 reads it for each fetch request it builds (pinned in setup.cfg;
-        # the workers check the version in streams/faust_fixes.py, and
-        # tests/unit/test_faust_fixes.py checks that the Fetcher reads it so).
+        # aiokafka 0.14 reads both for each fetch request it builds (pinned in
+        # setup.cfg; the workers check the version in streams/faust_fixes.py, and
+        # tests/unit/test_faust_fixes.py checks that the Fetcher reads them so).
         fetcher = getattr(consumer, "_fetcher", None)
         if fetcher is not None:
-            fetcher._fetch_min_bytes = FETCH_MIN_BYTES if self.busy else QUIET_MIN_BYTES
+            fetcher._fetch_min_bytes = BUSY_MIN_BYTES if self.busy else QUIET_MIN_BYTES
+            fetcher._fetch_max_wait_ms = BUSY_MAX_WAIT_MS if self.busy else QUIET_MAX_WAIT_MS

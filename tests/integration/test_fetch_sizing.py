@@ -1,7 +1,7 @@
-"""A real consumer's fetch minimum follows its records (streams/fetching.py,
+"""A real consumer's fetch minimum and wait follow its records (streams/fetching.py,
 ``FetchSizing``, as api/outcomes.py and the workers use it): the first byte at rest,
-16 KB through a burst, the first byte again once it is over, and no record is missed
-across the changes."""
+16 KB in 20 ms through a burst, the first byte again once it is over, and no record is
+missed across the changes."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streams.fetching import (
-    FETCH_MAX_WAIT_MS,
-    FETCH_MIN_BYTES,
+    BUSY_MAX_WAIT_MS,
+    BUSY_MIN_BYTES,
+    QUIET_MAX_WAIT_MS,
     QUIET_MIN_BYTES,
     FetchSizing,
 )
@@ -21,6 +22,9 @@ from streams.settings import Settings
 from streams.topics import ORDER_EVENTS
 
 pytestmark = pytest.mark.integration
+
+BUSY = (BUSY_MIN_BYTES, BUSY_MAX_WAIT_MS)
+QUIET = (QUIET_MIN_BYTES, QUIET_MAX_WAIT_MS)
 
 
 async def _read_until(
@@ -47,7 +51,7 @@ async def test_a_burst_asks_for_16_kb_and_rest_for_the_first_byte(
         bootstrap_servers=fresh_settings.kafka_bootstrap,
         group_id=None,
         auto_offset_reset="latest",
-        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        fetch_max_wait_ms=QUIET_MAX_WAIT_MS,
         fetch_min_bytes=QUIET_MIN_BYTES,
     )
     producer = AIOKafkaProducer(bootstrap_servers=fresh_settings.kafka_bootstrap)
@@ -61,17 +65,17 @@ async def test_a_burst_asks_for_16_kb_and_rest_for_the_first_byte(
 
         await producer.send_and_wait(topic, b"one", key=b"1")
         assert await _read_until(consumer, sizing, lambda read: read == 1) == 1
-        assert fetcher._fetch_min_bytes == QUIET_MIN_BYTES
+        assert (fetcher._fetch_min_bytes, fetcher._fetch_max_wait_ms) == QUIET
 
         burst = [producer.send(topic, b"x" * 200, key=str(i).encode()) for i in range(3000)]
         await asyncio.gather(*burst)
         read = await _read_until(consumer, sizing, lambda _: sizing.busy)
-        assert sizing.busy and fetcher._fetch_min_bytes == FETCH_MIN_BYTES, read
+        assert sizing.busy and (fetcher._fetch_min_bytes, fetcher._fetch_max_wait_ms) == BUSY, read
 
         read += await _read_until(consumer, sizing, lambda more: read + more == 3000)
         assert read == 3000
         await _read_until(consumer, sizing, lambda _: not sizing.busy)
-        assert not sizing.busy and fetcher._fetch_min_bytes == QUIET_MIN_BYTES
+        assert not sizing.busy and (fetcher._fetch_min_bytes, fetcher._fetch_max_wait_ms) == QUIET
     finally:
         await producer.stop()
         await consumer.stop()

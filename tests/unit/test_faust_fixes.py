@@ -16,7 +16,7 @@ from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from streams import faust_fixes
 from streams.faust_fixes import committable_run
-from streams.fetching import FETCH_MAX_WAIT_MS, QUIET_MIN_BYTES
+from streams.fetching import QUIET_MAX_WAIT_MS, QUIET_MIN_BYTES
 
 TOPIC_PARTITION = TP("stock-commands", 0)
 
@@ -54,15 +54,17 @@ async def test_the_worker_consumer_waits_at_most_40_ms_for_a_fetch() -> None:
     patched = thread._create_worker_consumer(app.transport)
     try:
         assert unpatched._fetch_max_wait_ms == 1500  # what Faust asks for
-        assert patched._fetch_max_wait_ms == FETCH_MAX_WAIT_MS
+        assert patched._fetch_max_wait_ms == QUIET_MAX_WAIT_MS
         assert unpatched._fetch_min_bytes == 1
         assert patched._fetch_min_bytes == QUIET_MIN_BYTES  # until records come fast
         # The attributes are what start() hands to the Fetcher in this aiokafka, and
-        # the Fetcher reads its minimum for each request it builds (FetchSizing).
+        # the Fetcher reads its minimum and wait for each request it builds (FetchSizing).
         started = inspect.getsource(AIOKafkaConsumer.start)
         assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in started
         assert "fetch_min_bytes=self._fetch_min_bytes" in started
-        assert "self._fetch_min_bytes," in inspect.getsource(Fetcher._get_actions_per_node)
+        builds_requests = inspect.getsource(Fetcher._get_actions_per_node)
+        assert "self._fetch_min_bytes," in builds_requests
+        assert "self._fetch_max_wait_ms," in builds_requests
     finally:
         await unpatched.stop()
         await patched.stop()

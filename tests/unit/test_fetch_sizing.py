@@ -1,5 +1,6 @@
-"""A consumer asks for 16 KB a fetch while records come fast and for the first byte
-while they come slowly (streams/fetching.py, ``FetchSizing``)."""
+"""A consumer asks for 16 KB a fetch, waiting 20 ms at most, while records come fast,
+and for the first byte, waiting 40 ms, while they come slowly (streams/fetching.py,
+``FetchSizing``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from types import SimpleNamespace
 import pytest
 
 from streams import fetching
-from streams.fetching import FETCH_MIN_BYTES, QUIET_MIN_BYTES, FetchSizing
+from streams.fetching import (
+    BUSY_MAX_WAIT_MS,
+    BUSY_MIN_BYTES,
+    QUIET_MAX_WAIT_MS,
+    QUIET_MIN_BYTES,
+    FetchSizing,
+)
 
 
 class _Clock:
@@ -27,40 +34,52 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
 
 
 def _consumer() -> SimpleNamespace:
-    return SimpleNamespace(_fetcher=SimpleNamespace(_fetch_min_bytes=QUIET_MIN_BYTES))
+    return SimpleNamespace(
+        _fetcher=SimpleNamespace(
+            _fetch_min_bytes=QUIET_MIN_BYTES, _fetch_max_wait_ms=QUIET_MAX_WAIT_MS
+        )
+    )
 
 
-def test_records_faster_than_the_busy_rate_ask_for_16_kb_then_slower_for_a_byte(
+def _asks_for(consumer: SimpleNamespace) -> tuple[int, int]:
+    return consumer._fetcher._fetch_min_bytes, consumer._fetcher._fetch_max_wait_ms
+
+
+BUSY = (BUSY_MIN_BYTES, BUSY_MAX_WAIT_MS)
+QUIET = (QUIET_MIN_BYTES, QUIET_MAX_WAIT_MS)
+
+
+def test_records_faster_than_the_busy_rate_ask_for_16_kb_in_20_ms_then_a_byte_in_40(
     clock: _Clock,
 ) -> None:
     consumer, sizing = _consumer(), FetchSizing()
     for _ in range(6):  # 30 records each 50 ms: 600 a second
         clock.now += 0.05
         sizing.handed_out(consumer, 30)
-    assert sizing.busy and consumer._fetcher._fetch_min_bytes == FETCH_MIN_BYTES
+    assert sizing.busy and _asks_for(consumer) == BUSY
     for _ in range(6):  # 2 records each 50 ms: 40 a second
         clock.now += 0.05
         sizing.handed_out(consumer, 2)
-    assert not sizing.busy and consumer._fetcher._fetch_min_bytes == QUIET_MIN_BYTES
+    assert not sizing.busy and _asks_for(consumer) == QUIET
 
 
 def test_the_size_moves_only_once_a_window_has_passed(clock: _Clock) -> None:
     consumer, sizing = _consumer(), FetchSizing()
     clock.now += 0.01
     sizing.handed_out(consumer, 1000)  # a burst, but 10 ms is no rate yet
-    assert consumer._fetcher._fetch_min_bytes == QUIET_MIN_BYTES
+    assert _asks_for(consumer) == QUIET
     clock.now += fetching.RATE_WINDOW_SECONDS
     sizing.handed_out(consumer, 0)
-    assert consumer._fetcher._fetch_min_bytes == FETCH_MIN_BYTES
+    assert _asks_for(consumer) == BUSY
 
 
 def test_waits_that_ran_out_count_as_time_without_records(clock: _Clock) -> None:
     consumer, sizing = _consumer(), FetchSizing()
-    consumer._fetcher._fetch_min_bytes = FETCH_MIN_BYTES
+    consumer._fetcher._fetch_min_bytes, consumer._fetcher._fetch_max_wait_ms = BUSY
     for _ in range(3):
         clock.now += 0.2
         sizing.handed_out(consumer, 0)
-    assert consumer._fetcher._fetch_min_bytes == QUIET_MIN_BYTES
+    assert _asks_for(consumer) == QUIET
 
 
 def test_a_consumer_not_started_yet_is_left_alone(clock: _Clock) -> None:

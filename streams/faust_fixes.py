@@ -99,11 +99,23 @@ because each fix replaces or wraps a private method. Why each is needed:
    restored. And Faust's producer flush, which its offset commit waits for, first
    runs ``before_flush`` (the changelog's open transactions are committed there), so
    no offset is committed past a write still in an open transaction.
+
+8. **A local store ahead of its changelog is discarded** (faust
+   ``Recovery._build_offsets``). A partition's store names the changelog offset it
+   holds everything up to (tables/local_store.py). One that names an offset past the
+   changelog's end was not written from this changelog: the topic was deleted and
+   made again, or Kafka's data wiped, while the worker's data folder stayed (seen:
+   a bench run reusing an earlier run's folder). Faust raised ``ConsistencyError``
+   and the worker died at every start with a traceback (and skipped the check when
+   the changelog's last offset was 0, restoring nothing onto the foreign store).
+   Here that partition's database is deleted, with a warning, and restored from
+   the changelog alone, which is the table's truth.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -173,6 +185,8 @@ def apply() -> None:
     Recovery.active_remaining = _active_remaining  # type: ignore[method-assign]
     _originals["producer_flush"] = FaustProducer.flush
     FaustProducer.flush = _flush  # type: ignore[method-assign]
+    _originals["build_offsets"] = Recovery._build_offsets
+    Recovery._build_offsets = _build_offsets  # type: ignore[method-assign]
 
 
 # 1. Queues kept on a repeated resume.
@@ -577,3 +591,49 @@ async def _flush(self: FaustProducer) -> None:
     for hook in list(before_flush):
         await hook()
     await _originals["producer_flush"](self)
+
+
+# 8. A local store ahead of its changelog is discarded.
+def store_is_ahead(persisted: int | None, highwater: int | None) -> bool:
+    """Does a store that holds the changelog up to ``persisted`` claim more than the
+    changelog has (Faust's ``highwater``: its last offset, -1 when it is empty)?"""
+    return persisted is not None and highwater is not None and persisted > highwater
+
+
+async def _build_offsets(
+    self: Recovery, consumer: Any, tps: set[TP], destination: Any, title: str
+) -> None:
+    await _originals["build_offsets"](self, consumer, tps, destination, title)
+    if title != "active":  # the highwaters compared with are the actives' (built first)
+        return
+    for tp in tps:
+        table = self.tables._changelogs.get(tp.topic)
+        store = getattr(table, "data", None)
+        if table is None or not hasattr(store, "_dbs"):  # only RocksDB keeps a store
+            continue
+        persisted, highwater = table.persisted_offset(tp), self.active_highwaters.get(tp)
+        if not store_is_ahead(persisted, highwater):
+            continue
+        log.warning(
+            "table %s partition %d: the local store holds the changelog up to offset %d,"
+            " but the changelog ends at %d: the store was not written from this changelog"
+            " (deleted and made again, or Kafka's data wiped); restoring the partition"
+            " from the changelog alone",
+            table.name,
+            tp.partition,
+            persisted,
+            highwater,
+        )
+        _delete_partition_db(store, tp.partition)
+        earliest = (await consumer.earliest_offsets(tp)).get(tp)
+        destination[tp] = -1 if earliest is None else earliest - 1  # as Faust counts it
+
+
+def _delete_partition_db(store: Any, partition: int) -> None:
+    """Close and delete a partition's RocksDB database; Faust opens a new, empty one
+    at its next use (``_db_for_partition``)."""
+    database = store._dbs.pop(partition, None)
+    if database is not None:
+        database.close()
+    shutil.rmtree(store.partition_path(partition), ignore_errors=True)
+    store._key_index.clear()  # which partition holds a key: some were in this one

@@ -9,10 +9,16 @@ a restore applies full values in log order, so applying a tail the store
 partly has already yields the changelog's state again (topology.md, "Why a
 crash cannot oversell").
 
-A store written before that rule (each key at once, its changelog record later)
-may hold writes the changelog never got. Such a store has no ``committed-prefix``
-marker next to it: it is deleted once, before any partition opens, and restored
-from the changelog alone; the marker is written then, and stays.
+The ``committed-prefix`` marker next to the store names the changelog topic it was
+written from. A store without it is deleted once, before any partition opens, and
+restored from the changelog alone; the marker is written then, and stays. That
+covers two kinds of store a restore must not start from: one written before the
+rule above (each key at once, its changelog record later: it may hold writes the
+changelog never got), and one written from another changelog (the data folder
+reused under another app id, or a marker from before it named its changelog).
+A store from an earlier life of the same changelog (the topic made again, Kafka's
+data wiped) names the same topic; it holds offsets past the changelog's end, and
+the recovery deletes it there (streams/faust_fixes.py, fix 8).
 """
 
 from __future__ import annotations
@@ -37,18 +43,30 @@ def local_files(tabledir: Path, table_name: str) -> list[Path]:
     return sorted(tabledir.glob(f"{table_name}-*.db"))
 
 
-def keep_committed_store(tabledir: Path, table_name: str) -> bool:
-    """At start: keep a store written by commit, else delete it and mark the folder.
+def marker_text(changelog: str) -> str:
+    return f"the local store holds committed changelog transactions only\nchangelog: {changelog}\n"
+
+
+def keep_committed_store(tabledir: Path, table_name: str, changelog: str) -> bool:
+    """At start: keep a store written by commit from ``changelog``, else delete it and
+    mark the folder.
 
     Returns True when files were deleted.
     """
     marker = marker_path(tabledir, table_name)
-    if marker.exists():
+    if marker.exists() and marker.read_text() == marker_text(changelog):
         return False
     files = local_files(tabledir, table_name)
     for path in files:
         shutil.rmtree(path)
-    if files:
+    if files and marker.exists():
+        log.warning(
+            "table %s: local store not written from the changelog %s; restoring it from"
+            " the changelog",
+            table_name,
+            changelog,
+        )
+    elif files:
         log.warning(
             "table %s: local store written before commit-ordered writes; restoring it from"
             " its changelog",
@@ -57,7 +75,7 @@ def keep_committed_store(tabledir: Path, table_name: str) -> bool:
     (tabledir / f"{table_name}{_OLD_MARKER_SUFFIX}").unlink(missing_ok=True)
     tabledir.mkdir(parents=True, exist_ok=True)
     with marker.open("w") as out:
-        out.write("the local store holds committed changelog transactions only\n")
+        out.write(marker_text(changelog))
         out.flush()
         os.fsync(out.fileno())
     return bool(files)

@@ -29,11 +29,13 @@ STORE_WRITE_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 class StockTable(faust.Table):
-    """A table whose local store is kept unless it predates commit-ordered writes."""
+    """A table whose local store is kept when it was written by commit from its changelog."""
 
     async def on_start(self) -> None:
         # Runs before the consumer subscribes, so before any partition db opens.
-        local_store.keep_committed_store(Path(self.app.conf.tabledir), self.name)
+        local_store.keep_committed_store(
+            Path(self.app.conf.tabledir), self.name, self.changelog_topic.get_topic_name()
+        )
         await super().on_start()
 
 

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 from kit.commands import Sent, listing, produce_commands
 from kit.kafka import EventReader, read_to_end
 from kit.processes import ManagedProcess
+from streams.admin import ensure_topics
 from streams.redis_keys import stock_key
 from streams.settings import Settings
 from streams.topics import STOCK_TABLE
@@ -74,7 +76,7 @@ async def wait_ready(worker: ManagedProcess, runs: int, within: float = 60.0) ->
 
 
 async def wait_for_last_command(
-    port: int, last_offset: int, within: float = 60.0
+    port: int, last_offset: int, within: float = 60.0, product_id: int = PRODUCT
 ) -> dict[str, Any]:
     deadline = time.monotonic() + within
     products: dict[int, dict[str, Any]] = {}
@@ -83,8 +85,8 @@ async def wait_for_last_command(
             products = {p["product_id"]: p for p in worker_stock(port)}
         except OSError:  # still starting
             products = {}
-        if products.get(PRODUCT, {}).get("last_offset") == last_offset:
-            return products[PRODUCT]
+        if products.get(product_id, {}).get("last_offset") == last_offset:
+            return products[product_id]
         await asyncio.sleep(0.1)
     raise AssertionError(f"the worker did not reach offset {last_offset}: {products}")
 
@@ -242,3 +244,60 @@ async def test_a_clean_stop_keeps_the_local_store(
         k: {status} for k, (status, _) in expected.items()
     }
     assert all(len(set(raws)) == 1 for raws in by_order.values())
+
+
+async def make_changelog_again(settings: Settings) -> None:
+    """Delete the stock table's changelog topic and make it again, empty (as a Kafka
+    whose data was wiped would have it), keeping the worker's data folder."""
+    topic = changelog_topic(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([topic])
+        deadline = time.monotonic() + 30
+        while topic in await admin.list_topics():
+            assert time.monotonic() < deadline, f"{topic} still listed 30 s after its deletion"
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+    assert topic in await ensure_topics(settings)
+
+
+async def test_a_local_store_ahead_of_its_changelog_is_restored_from_the_changelog(
+    fresh_settings: Settings, worker_factory: Callable[..., ManagedProcess], tmp_path: Path
+) -> None:
+    """A worker whose kept store holds offsets past its changelog's end (the topic
+    made again, Kafka's data wiped) deletes it and restores the changelog alone
+    (streams/faust_fixes.py fix 8); Faust died at every start with ConsistencyError."""
+    orders = sale_orders(PRODUCT, count=30, members=10, retries=0, seed=5)
+    sent = await produce_commands(fresh_settings, [listing(PRODUCT, 100, 1, time.time()), *orders])
+    worker = worker_factory(fresh_settings)
+    await wait_for_last_command(worker.web_port, sent[-1].offset)  # type: ignore[attr-defined]
+    await wait_quiet(fresh_settings)
+    worker.stop()
+    (marker,) = worker_data(tmp_path).glob(f"v*/tables/{STOCK_TABLE}.committed-prefix")
+    assert f"changelog: {changelog_topic(fresh_settings)}\n" in marker.read_text()
+    stored = read_local_store(worker_data(tmp_path))
+    assert any(offset for offset, _ in stored.values()), "the sale left no store to test with"
+
+    await make_changelog_again(fresh_settings)
+    worker = worker_factory(fresh_settings)
+    await wait_ready(worker, runs=2)
+    assert "the store was not written from this changelog" in worker.log()
+    assert "Traceback" not in worker.log()
+    assert worker_stock(worker.web_port) == []  # type: ignore[attr-defined]  # the changelog's
+
+    # It decides again: a new listing of another product sells from the changelog's state.
+    again = sale_orders(PRODUCT + 1, count=30, members=10, retries=0, seed=6)
+    sent = await produce_commands(fresh_settings, [listing(PRODUCT + 1, 5, 1, time.time()), *again])
+    product = await wait_for_last_command(
+        worker.web_port,  # type: ignore[attr-defined]
+        sent[-1].offset,
+        product_id=PRODUCT + 1,
+    )
+    assert (product["stock"], product["held"], product["remaining"]) == (5, 5, 0)
+    await wait_quiet(fresh_settings)
+    worker.stop()
+    changelog = await read_to_end(fresh_settings, changelog_topic(fresh_settings))
+    for partition, (offset, records) in read_local_store(worker_data(tmp_path)).items():
+        assert records == committed_prefix(changelog, partition, offset), partition

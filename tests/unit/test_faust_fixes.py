@@ -439,3 +439,12 @@ def test_worker_consumers_read_committed() -> None:
     finally:
         faust_fixes._originals["create_consumer"] = original
     assert consumer._isolation_level == "read_committed"
+
+
+def test_a_store_is_ahead_only_past_the_changelogs_last_offset() -> None:
+    assert faust_fixes.store_is_ahead(persisted=3494, highwater=-1)  # the changelog made again
+    assert faust_fixes.store_is_ahead(persisted=3494, highwater=0)  # Faust skipped this one
+    assert not faust_fixes.store_is_ahead(persisted=3494, highwater=3494)
+    assert not faust_fixes.store_is_ahead(persisted=10, highwater=3494)  # behind: a restore
+    assert not faust_fixes.store_is_ahead(persisted=None, highwater=-1)  # nothing stored
+    assert not faust_fixes.store_is_ahead(persisted=5, highwater=None)  # not known yet

@@ -102,6 +102,7 @@ class UnitsInFlight:
         self._reads: dict[int, LeftRead] = {}
         self._reading: dict[int, asyncio.Future[LeftRead | None]] = {}
         self._taken: dict[int, int] = {}  # units reserved in the events read, by product
+        self._counted: dict[str, float] = {}  # the reservations in _taken, when seen
         self._decided: dict[int, asyncio.Event] = {}
 
     @property
@@ -129,9 +130,15 @@ class UnitsInFlight:
 
     def seen(self, event: dict[str, Any]) -> None:
         """An event read from ``order-events`` (any process's order)."""
-        self.remove(event["order_id"])
+        order_id = event["order_id"]
+        self.remove(order_id)
         product_id, qty = event.get("product_id"), event.get("qty")
-        if event.get("event") == UNITS_TAKEN_EVENT and isinstance(product_id, int):
+        if event.get("event") != UNITS_TAKEN_EVENT or not isinstance(product_id, int):
+            return
+        # Each reservation counted once: a worker's replay sends its event again.
+        self._forget_counted()
+        if order_id not in self._counted:
+            self._counted[order_id] = self._clock()
             self._taken[product_id] = self._taken.get(product_id, 0) + (qty or 0)
 
     def share(self, left: int) -> int:
@@ -210,6 +217,14 @@ class UnitsInFlight:
         event = self._decided.pop(entry.product_id, None)
         if event is not None:
             event.set()  # wakes every order held for the product; the next wait takes a new one
+
+    def _forget_counted(self) -> None:
+        cutoff = self._clock() - FORGET_SECONDS
+        while self._counted:  # insertion order is the order seen: the oldest first
+            order_id, at = next(iter(self._counted.items()))
+            if at > cutoff:
+                return
+            del self._counted[order_id]
 
     def _forget_stale(self) -> None:
         cutoff = self._clock() - FORGET_SECONDS

@@ -146,6 +146,20 @@ async def test_units_reserved_since_the_read_are_taken_off_it() -> None:
     await asyncio.wait_for(waiting, 1.0)  # "b" rejected: its unit is left for "c"
 
 
+async def test_a_reservation_seen_twice_is_taken_off_once() -> None:
+    """A worker's replay sends the reservation's event again."""
+    counter = UnitsInFlight()
+    left = [4]
+    (await counter.claim(1, "a", 1, remaining_of(left))).sent()
+    (await counter.claim(1, "b", 1, remaining_of(left))).sent()  # "b" read 4
+    for _ in range(3):
+        counter.seen(reserved("x"))  # another process's order, seen three times
+    counter.seen(reserved("a"))  # "b" in flight
+    claimed = await asyncio.wait_for(counter.claim(1, "c", 1, remaining_of(left)), 1.0)
+    # 4 read, 2 taken since ("x" and "a", each once): room for "b" and "c" at once.
+    assert counter.units(1) == 2 and not claimed.held
+
+
 def test_the_event_that_takes_units_is_the_stock_agents() -> None:
     assert UNITS_TAKEN_EVENT == ORDER_RESERVED
 

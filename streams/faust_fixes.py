@@ -99,6 +99,11 @@ because each fix replaces or wraps a private method. Why each is needed:
    restored. And Faust's producer flush, which its offset commit waits for, first
    runs ``before_flush`` (the changelog's open transactions are committed there), so
    no offset is committed past a write still in an open transaction.
+   When a transactional producer's sender meets the fencing first (a zombie thawed
+   with batches to send), aiokafka ends the sender with ``ProducerFenced`` and
+   refuses every later send with ``IllegalOperation`` ("not in transaction"): the
+   worker's fail-stop names the fencing from the sender's exception
+   (``sender_failure``; seen once in the zombie test, which expected the fencing).
 
 8. **A local store ahead of its changelog is discarded** (faust
    ``Recovery._build_offsets``). A partition's store names the changelog offset it
@@ -581,6 +586,16 @@ def _active_remaining(self: Recovery) -> Any:
         if count > 0 and highwater is not None and restored_to_end(tp, highwater, applied):
             remaining[tp] = 0
     return remaining
+
+
+def sender_failure(producer: Any) -> BaseException | None:
+    """The exception that ended an aiokafka producer's sender task, if one did (0.14:
+    ``Sender._fail_all`` then puts the transaction manager in its fatal state)."""
+    task = getattr(getattr(producer, "_sender", None), "sender_task", None)
+    if task is None or not task.done() or task.cancelled():
+        return None
+    failure: BaseException | None = task.exception()
+    return failure
 
 
 # Coroutines run before Faust's producer flushes: the changelog's transaction commits.

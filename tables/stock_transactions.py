@@ -55,7 +55,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import InvalidProducerEpoch, ProducerFenced
+from aiokafka.errors import IllegalOperation, InvalidProducerEpoch, ProducerFenced
+
+from streams.faust_fixes import sender_failure
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +145,17 @@ class PartitionTransactions:
         return producer
 
     def _failed(self, exc: BaseException) -> None:
-        if isinstance(exc, FENCED_ERRORS):
+        if isinstance(exc, FENCED_ERRORS) or self._fenced_behind(exc):
             log.critical("%s (%r)", FENCED_LOG, exc)
         self.on_failure(exc)
+
+    def _fenced_behind(self, exc: BaseException) -> bool:
+        """A send refused as "not in transaction" because a producer's sender met the
+        fencing first (streams/faust_fixes.py, fix 7)."""
+        if not isinstance(exc, IllegalOperation):
+            return False
+        failures = (sender_failure(producer) for producer in self.producers.values())
+        return any(isinstance(failure, FENCED_ERRORS) for failure in failures)
 
     async def _guarded(self, work: Any) -> Any:
         try:

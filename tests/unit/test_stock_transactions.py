@@ -10,14 +10,15 @@ the fail-stop.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from aiokafka.errors import ProducerFenced
+from aiokafka.errors import IllegalOperation, ProducerFenced
 
-from tables.stock_transactions import PartitionTransactions, transactional_id
+from tables.stock_transactions import FENCED_LOG, PartitionTransactions, transactional_id
 
 
 class StandInProducer:
@@ -28,6 +29,7 @@ class StandInProducer:
         self.calls: list[str] = []
         self.fail_with: BaseException | None = None
         self.delivery_error: BaseException | None = None
+        self.send_error: BaseException | None = None  # raised by send itself
         self.next_offset = 0  # the partition's log end, as the broker would number records
 
     async def start(self) -> None:
@@ -45,6 +47,8 @@ class StandInProducer:
         self.calls.append("commit")
 
     async def send(self, topic: str, value: bytes, key: bytes, partition: int) -> Any:
+        if self.send_error is not None:
+            raise self.send_error
         self.calls.append(f"send {topic}:{partition} {key.decode()}")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self.delivery_error is not None:
@@ -154,6 +158,39 @@ async def test_a_refused_write_reaches_the_fail_stop() -> None:
     await rig.transactions.send(0, records("p:1"))
     await asyncio.sleep(0)  # delivery callbacks run on the loop
     assert rig.failures == [refused]
+
+
+async def test_a_send_refused_after_the_sender_met_the_fencing_is_logged_as_fenced(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """aiokafka ends a transactional producer's sender with the fencing, then refuses
+    each send as "not in transaction": the fail-stop still names the fencing."""
+    rig = Rig()
+    await rig.transactions.assigned({0})
+    await rig.transactions.send(0, records("p:1"))
+    producer = rig.producers["shop-stock-0"]
+    sender: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    sender.set_exception(ProducerFenced())
+    producer._sender = SimpleNamespace(sender_task=sender)  # type: ignore[attr-defined]
+    refused = IllegalOperation("Can't send messages while not in transaction")
+    producer.send_error = refused
+    with caplog.at_level(logging.CRITICAL), pytest.raises(IllegalOperation):
+        await rig.transactions.send(0, records("m:1:2"))
+    assert rig.failures == [refused]
+    assert FENCED_LOG in caplog.text
+
+
+async def test_a_send_refused_for_another_reason_is_not_called_fenced(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rig = Rig()
+    await rig.transactions.assigned({0})
+    refused = IllegalOperation("Can't send messages while not in transaction")
+    rig.producers["shop-stock-0"].send_error = refused
+    with caplog.at_level(logging.CRITICAL), pytest.raises(IllegalOperation):
+        await rig.transactions.send(0, records("p:1"))
+    assert rig.failures == [refused]
+    assert FENCED_LOG not in caplog.text
 
 
 async def test_a_transaction_holds_its_records_until_the_commit_hands_them_on() -> None:

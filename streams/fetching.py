@@ -39,6 +39,9 @@ BUSY_MAX_WAIT_MS = 20
 BUSY_MIN_BYTES = 16 * 1024
 QUIET_MAX_WAIT_MS = 40
 QUIET_MIN_BYTES = 1
+# What a consumer asks for, as (minimum bytes, maximum wait in ms).
+BUSY = (BUSY_MIN_BYTES, BUSY_MAX_WAIT_MS)
+QUIET = (QUIET_MIN_BYTES, QUIET_MAX_WAIT_MS)
 BUSY_RECORDS_PER_SECOND = 100
 RATE_WINDOW_SECONDS = 0.25
 
@@ -65,5 +68,4 @@ class FetchSizing:
         # tests/unit/test_faust_fixes.py checks that the Fetcher reads them so).
         fetcher = getattr(consumer, "_fetcher", None)
         if fetcher is not None:
-            fetcher._fetch_min_bytes = BUSY_MIN_BYTES if self.busy else QUIET_MIN_BYTES
-            fetcher._fetch_max_wait_ms = BUSY_MAX_WAIT_MS if self.busy else QUIET_MAX_WAIT_MS
+            fetcher._fetch_min_bytes, fetcher._fetch_max_wait_ms = BUSY if self.busy else QUIET

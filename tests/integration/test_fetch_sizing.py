@@ -11,20 +11,11 @@ from collections.abc import Callable
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams.fetching import (
-    BUSY_MAX_WAIT_MS,
-    BUSY_MIN_BYTES,
-    QUIET_MAX_WAIT_MS,
-    QUIET_MIN_BYTES,
-    FetchSizing,
-)
+from streams.fetching import BUSY, QUIET, QUIET_MAX_WAIT_MS, QUIET_MIN_BYTES, FetchSizing
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS
 
 pytestmark = pytest.mark.integration
-
-BUSY = (BUSY_MIN_BYTES, BUSY_MAX_WAIT_MS)
-QUIET = (QUIET_MIN_BYTES, QUIET_MAX_WAIT_MS)
 
 
 async def _read_until(

@@ -9,13 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from streams import fetching
-from streams.fetching import (
-    BUSY_MAX_WAIT_MS,
-    BUSY_MIN_BYTES,
-    QUIET_MAX_WAIT_MS,
-    QUIET_MIN_BYTES,
-    FetchSizing,
-)
+from streams.fetching import BUSY, QUIET, QUIET_MAX_WAIT_MS, QUIET_MIN_BYTES, FetchSizing
 
 
 class _Clock:
@@ -43,10 +37,6 @@ def _consumer() -> SimpleNamespace:
 
 def _asks_for(consumer: SimpleNamespace) -> tuple[int, int]:
     return consumer._fetcher._fetch_min_bytes, consumer._fetcher._fetch_max_wait_ms
-
-
-BUSY = (BUSY_MIN_BYTES, BUSY_MAX_WAIT_MS)
-QUIET = (QUIET_MIN_BYTES, QUIET_MAX_WAIT_MS)
 
 
 def test_records_faster_than_the_busy_rate_ask_for_16_kb_in_20_ms_then_a_byte_in_40(

@@ -12,8 +12,8 @@ together, while each order's own requests run one after another (a refund
 must follow its charge). So the batch goes to the gateway in rounds, the first
 request of every order, then the second..., each round one call per operation
 (``PaymentGateway.call_many``: one MySQL transaction, not one per payment). The
-batch's events are acked only after its answers are with the producer, so offsets
-are committed only past work done; a crash replays the batch, and the gateway's
+batch is done only once Kafka has acknowledged its answers, so offsets are
+committed only past work done; a crash replays the batch, and the gateway's
 ledger answers the replay as it answered the first call (no double charge).
 """
 
@@ -75,22 +75,30 @@ async def _settle_round(requests: Sequence[PaymentRequest]) -> Settled:
 
 async def _publish(settled: Sequence[Settled]) -> None:
     # Round after round: an order's answers go out in the order of its requests.
+    sent = []
     settles = []
     for pairs in settled:
         for request, result in pairs:
             saga_metrics().payments.labels(result.operation, result.status).inc()
-            await payment_events.send(
-                key=request.order_id.encode(), value=payment_event(request, result)
+            sent.append(
+                await payment_events.send(
+                    key=request.order_id.encode(), value=payment_event(request, result)
+                )
             )
             settles.append(settle_command(request, result))
     for product_id, value in settle_records(settles):
-        await stock_commands.send(
-            key=product_message_key(product_id), value=value, value_serializer="json"
+        sent.append(
+            await stock_commands.send(
+                key=product_message_key(product_id), value=value, value_serializer="json"
+            )
         )
+    # Acknowledged by Kafka before the batch is done (a refusal raises): only then may
+    # the reader commit past the events that asked for them.
+    await asyncio.gather(*sent)
 
 
 async def charge_payments(events: Iterable[Mapping[str, Any]]) -> None:
-    """Pay what the batch asks for; return once every answer is with the producer."""
+    """Pay what the batch asks for; return once Kafka has acknowledged every answer."""
     groups = by_order(r for event in events if (r := payment_request(event)) is not None)
     if groups:
         await _publish([await _settle_round(requests) for requests in _rounds(groups)])

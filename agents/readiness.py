@@ -1,7 +1,9 @@
 """Is this worker deciding (or following) now? ``GET /ready/`` on its Faust web port.
 
 200 when the worker has finished its last rebalance and the recovery of its
-tables, its flow is running and none of its source partitions is paused; 503
+tables, its flow is running, none of its source partitions is paused, and each of
+its batch readers (streams/batch_reader.py: the saga's ``order-events``) has
+finished its own group's last rebalance; 503
 while it joins, rebalances or restores. The body names the source partitions it
 owns, so ``make up`` (ops/readiness.py) can wait until every partition of every
 role's topics has a ready owner. Faust's "Ready" log line is no such signal: it
@@ -18,6 +20,7 @@ from faust.exceptions import ConsumerNotStarted
 from faust.web import Request, Response, View
 
 from streams.app import app, settings
+from streams.batch_reader import READERS
 
 
 def readiness(worker: faust.App) -> dict[str, Any]:
@@ -38,10 +41,13 @@ def readiness(worker: faust.App) -> dict[str, Any]:
         and worker.flow_control.is_active()
         and consumer.flow_active
         and not paused & owned
+        and all(reader.ready for reader in READERS)
     )
     partitions: dict[str, list[int]] = defaultdict(list)
     for tp in sorted(owned):
         partitions[tp.topic].append(tp.partition)
+    for reader in READERS:
+        partitions[reader.topic].extend(sorted(reader.owned or ()))
     return {
         "ready": bool(ready),
         "role": settings.worker_role,

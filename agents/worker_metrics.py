@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from streams.app import app, settings
+from streams.batch_reader import READERS
 from streams.metrics import add_process_collectors
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ def worker_registry() -> CollectorRegistry:
 class ConsumerLag(Collector):
     """``flashsale_consumer_lag_messages``: the end offset of each source partition
     this worker owns minus its group's committed offset there (messages not yet
-    committed as done). Tables' changelogs are not sources and are left out."""
+    committed as done), for its Faust consumer and each of its batch readers
+    (streams/batch_reader.py), each under its own group. Tables' changelogs are not
+    sources and are left out."""
 
     def __init__(self, worker: faust.App, group: str) -> None:
         self.worker, self.group = worker, group
@@ -55,6 +58,9 @@ class ConsumerLag(Collector):
         )
         for topic, partition, lag in self.lags():
             family.add_metric([self.group, topic, str(partition)], lag)
+        for reader in READERS:
+            for topic, partition, lag in reader.lags():
+                family.add_metric([reader.group, topic, str(partition)], lag)
         yield family
 
     def lags(self) -> list[tuple[str, int, int]]:

@@ -12,8 +12,8 @@ it follows the topic and prints the rows that changed every ``--every`` seconds.
 It needs nothing of the app but the topic's JSON (schemas/order-events.schema.json).
 It joins its own consumer group (default ``<app_id>-analytics-sales``) and commits
 its position there, so Kafka's tools show its lag. It never uses the app's groups
-(``<app_id>``, ``<app_id>-saga``): a member there would be handed partitions, and
-the app's work on them, and stall the sale.
+(``<app_id>``, ``<app_id>-saga``, ``<app_id>-saga-events``): a member there would be
+handed partitions, and the app's work on them, and stall the sale.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ POLL_MS = 200
 
 def app_groups(app_id: str) -> set[str]:
     """The consumer groups of the app's own workers (topology.md, "Workers and roles")."""
-    return {app_id, f"{app_id}-saga"}
+    return {app_id, f"{app_id}-saga", f"{app_id}-saga-events"}
 
 
 class FromTheStart(ConsumerRebalanceListener):

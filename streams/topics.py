@@ -44,9 +44,18 @@ ALL_TOPICS = (STOCK_COMMANDS, ORDER_EVENTS, PAYMENT_EVENTS)
 READER_ROLE = {STOCK_COMMANDS: "stock", ORDER_EVENTS: "saga", PAYMENT_EVENTS: "saga"}
 
 
+# Topics a role reads outside its Faust consumer, in a group of its own named with this
+# suffix: the saga's batch reader of order-events (agents/follow_order_events.py).
+OWN_GROUP_SUFFIX = {ORDER_EVENTS: "-events"}
+
+
 def reader_groups(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> dict[str, str]:
     """The consumer group that reads each of ``specs``, by topic name."""
-    return {spec.name(settings): settings.consumer_group(READER_ROLE[spec]) for spec in specs}
+    return {
+        spec.name(settings): settings.consumer_group(READER_ROLE[spec])
+        + OWN_GROUP_SUFFIX.get(spec, "")
+        for spec in specs
+    }
 
 
 # The stock table (tables/stock.py); Faust names its changelog after it.

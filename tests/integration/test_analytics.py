@@ -195,6 +195,7 @@ def windowed_totals(settings: Settings, expected: dict[int, dict[str, int]]) -> 
 
 
 def test_the_example_refuses_the_apps_own_groups(fresh_settings: Settings) -> None:
-    for group in (fresh_settings.app_id, f"{fresh_settings.app_id}-saga"):
+    app_id = fresh_settings.app_id
+    for group in (app_id, f"{app_id}-saga", f"{app_id}-saga-events"):
         done = run_example(fresh_settings, "--once", "--group", group)
         assert done.returncode == 2 and "the app's own consumer group" in done.stderr

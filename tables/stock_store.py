@@ -36,7 +36,8 @@ What must stay true (topology.md, "Why a crash cannot oversell"):
   commit can skip it (``stop_without_commit``), as ``FailStopOnLostWrite`` does
   for Faust's own sends.
 
-It reaches below Faust's public API in two places, checked against the pinned
+It reaches below Faust's public API in two places (and below aiokafka's in a third,
+tables/record_queue.py), checked against the pinned
 versions by ``streams.faust_fixes.apply`` at start-up (the worker refuses to
 start on others): the RocksDB store's per-partition databases (faust/stores/
 rocksdb.py ``_db_for_partition``, ``_dbs``, ``_dbs_for_actives`` and ``offset_key``,
@@ -56,6 +57,7 @@ from typing import Any
 import orjson
 import rocksdict
 
+from tables.record_queue import RecordQueue
 from tables.stock_records import JsonObject
 from tables.stock_transactions import PartitionTransactions
 
@@ -97,6 +99,8 @@ class StockStore:
         # The changelog's transactions (tables/stock_transactions.py): a worker's; agent
         # tests, with the memory store, send on Faust's producer and put at once.
         self.transactions = transactions if self._open_db is not None else None
+        # Faust's producer's (tables/record_queue.py), made at the first event.
+        self._queue: RecordQueue | None = None
         if self._open_db is not None:
             if transactions is None:
                 raise ValueError("a RocksDB stock table is written only through transactions")
@@ -177,7 +181,9 @@ class StockStore:
     async def send(self, topic: str, key: bytes, value: bytes, partition: int) -> Any:
         """Queue one record on Faust's producer; the future of its delivery."""
         producer = self.table.app.producer._ensure_producer()
-        future = await producer.send(topic, value, key=key, partition=partition)
+        if self._queue is None or self._queue.producer is not producer:
+            self._queue = RecordQueue(producer)
+        future = await self._queue.queue(topic, partition, key, value)
         future.add_done_callback(_fail_stop_on_error)
         return future
 

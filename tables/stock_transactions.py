@@ -58,6 +58,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import IllegalOperation, InvalidProducerEpoch, ProducerFenced
 
 from streams.faust_fixes import sender_failure
+from tables.record_queue import RecordQueue
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class PartitionTransactions:
         self.max_age = max_age
         self.producer_factory = producer_factory
         self.producers: dict[int, Any] = {}
+        self.queues: dict[int, RecordQueue] = {}  # each producer's (tables/record_queue.py)
         self.locks: dict[int, asyncio.Lock] = {}
         self.opened: dict[int, float] = {}  # partition -> monotonic start of its transaction
         # The open transaction's records, the latest value a key (a key written twice in
@@ -140,6 +142,7 @@ class PartitionTransactions:
                 time.monotonic() - began,
             )
             self.producers[partition] = producer
+            self.queues[partition] = RecordQueue(producer)
         if self._ticker is None:
             self._ticker = asyncio.ensure_future(self._tick())
         return producer
@@ -179,6 +182,7 @@ class PartitionTransactions:
             async with self._lock(partition):
                 await self._commit_locked(partition)
                 producer = self.producers.pop(partition, None)
+                self.queues.pop(partition, None)
             if producer is not None:
                 await producer.stop()
 
@@ -198,10 +202,11 @@ class PartitionTransactions:
             await producer.begin_transaction()
             self.opened[partition] = time.monotonic()
         held = self.held.setdefault(partition, {})
+        queue = self.queues[partition]
         futures = []
         for topic, key, value in records:
             held[key] = value
-            future = await producer.send(topic, value, key=key, partition=partition)
+            future = await queue.queue(topic, partition, key, value)
             future.add_done_callback(self._delivered)
             futures.append(future)
         if futures:

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 from aiokafka.errors import IllegalOperation, ProducerFenced
 
 from tables.stock_transactions import FENCED_LOG, PartitionTransactions, transactional_id
@@ -31,6 +32,9 @@ class StandInProducer:
         self.delivery_error: BaseException | None = None
         self.send_error: BaseException | None = None  # raised by send itself
         self.next_offset = 0  # the partition's log end, as the broker would number records
+        # tables/record_queue.py queues all but a partition's first record here.
+        self._message_accumulator = self
+        self._request_timeout_ms = 30_000
 
     async def start(self) -> None:
         self.calls.append("start")
@@ -47,9 +51,14 @@ class StandInProducer:
         self.calls.append("commit")
 
     async def send(self, topic: str, value: bytes, key: bytes, partition: int) -> Any:
+        return await self.add_message(TopicPartition(topic, partition), key, value, 30.0)
+
+    async def add_message(
+        self, tp: TopicPartition, key: bytes, value: bytes, timeout: float
+    ) -> Any:
         if self.send_error is not None:
             raise self.send_error
-        self.calls.append(f"send {topic}:{partition} {key.decode()}")
+        self.calls.append(f"send {tp.topic}:{tp.partition} {key.decode()}")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self.delivery_error is not None:
             future.set_exception(self.delivery_error)

@@ -29,7 +29,7 @@ import orjson
 from redis.asyncio import Redis
 
 from agents.stock_gauges import ProductStock
-from agents.stock_replay import OUT_OF_ORDER, Step, handle
+from agents.stock_replay import OUT_OF_ORDER, Step, handle, keys_read
 from agents.stock_rules import Located
 from agents.worker_metrics import worker_registry
 from storage.redis import create_redis
@@ -141,7 +141,13 @@ async def apply(record: list[Located]) -> Step:
     """Apply one record's commands: table writes in the order given, then the events."""
     first = record[0]
     store = stock_store()
-    step = handle(functools.partial(store.read, first.partition), record)
+    # The record's reads in one multi-get; nothing is written before handle returns.
+    known = store.read_many(first.partition, keys_read(record))
+
+    def read(key: str) -> JsonObject | None:
+        return known[key] if key in known else store.read(first.partition, key)
+
+    step = handle(read, record)
     if OUT_OF_ORDER in step.outcomes:
         log.error(
             "stock command at %s:%s arrived after offset %s was applied; its order is"

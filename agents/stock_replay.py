@@ -100,6 +100,22 @@ def handle(read: Read, record: Sequence[Located]) -> Step:
     return _decided(read, record)
 
 
+def keys_read(record: Sequence[Located]) -> list[str]:
+    """The keys ``handle`` reads for this record that the commands name (the product,
+    each command's order and member), for a caller that fetches them at once; it may
+    read others (the member of an order a command names only by id)."""
+    product_id = record[0].body.product_id
+    keys = [product_table_key(product_id)]
+    for command in record:
+        body: Any = command.body
+        if _names_an_order(body):
+            keys.append(order_table_key(body.order_id))
+            member_id = getattr(body, "member_id", None)
+            if member_id is not None:
+                keys.append(member_table_key(product_id, member_id))
+    return keys
+
+
 def _decided(read: Read, record: Sequence[Located]) -> Step:
     product_id = record[0].body.product_id
     product = product_from_record(product_id, read(product_table_key(product_id)))

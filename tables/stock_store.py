@@ -117,6 +117,27 @@ class StockStore:
             raw = self._open_db(partition).get(encoded)
         return None if raw is None else orjson.loads(raw)
 
+    def read_many(self, partition: int, keys: Sequence[str]) -> dict[str, JsonObject | None]:
+        """What ``read`` gives for each of ``keys``, with one RocksDB multi-get for the
+        keys the open transaction does not hold (a record's reads, in one call instead
+        of two or three a command)."""
+        if self._open_db is None:
+            return {key: self._store.get(key) for key in keys}
+        held = self._held(partition)
+        found: dict[str, JsonObject | None] = {}
+        absent: list[str] = []
+        for key in dict.fromkeys(keys):
+            raw = held.get(encode(key))
+            if raw is None:
+                absent.append(key)
+            else:
+                found[key] = orjson.loads(raw)
+        if absent:
+            stored = self._open_db(partition)[[encode(key) for key in absent]]
+            for key, raw in zip(absent, stored, strict=True):
+                found[key] = None if raw is None else orjson.loads(raw)
+        return found
+
     def read_any(self, key: str) -> JsonObject | None:
         """The value under ``key`` in whichever partition holds it (outside a decision)."""
         if self.transactions is not None:

@@ -139,12 +139,58 @@ class UnknownCommand(ValueError):
     """A stock command whose ``kind`` no version of this code knows."""
 
 
+# Field types whose values Faust's coercion leaves as they are when already of that type.
+_PLAIN_TYPES = (int, float, str, bool)
+_MISSING = object()
+# A class's field names, and each field's (name, type, default or _MISSING).
+PlainFields = tuple[frozenset[str], tuple[tuple[str, Any, Any], ...]]
+
+
+def _plain_fields(cls: type[_Json]) -> PlainFields | None:
+    """``cls``'s fields when every one is of a plain type; None otherwise (such a class
+    is always decoded by Faust)."""
+    descriptors = cls._options.descriptors
+    if any(d.type not in _PLAIN_TYPES for d in descriptors.values()):
+        return None
+    fields = tuple(
+        (name, d.type, _MISSING if d.required else d.default) for name, d in descriptors.items()
+    )
+    return frozenset(descriptors), fields
+
+
+_PLAIN = {name: _plain_fields(cls) for name, cls in COMMANDS.items()}
+
+
+def _as_is(cls: type[_Json], data: Mapping[str, Any]) -> _Json | None:
+    """The record ``cls.from_data(data)`` makes, built directly, when ``data`` holds
+    only the class's fields, each already of its exact type (bool is not taken for
+    int): Faust's coercion and validation then change nothing, and its per-field
+    machinery cost 6 µs a command, a tenth of a decision. None otherwise, and Faust
+    decodes it (coercing, or refusing)."""
+    plain = _PLAIN[cls.__name__]
+    if plain is None:
+        return None
+    names, fields = plain
+    if not names.issuperset(data):
+        return None
+    values: dict[str, Any] = {"__evaluated_fields__": set()}
+    for name, kind, default in fields:
+        value = data.get(name, default)
+        if type(value) is not kind:
+            return None
+        values[name] = value
+    record = cls.__new__(cls)
+    record.__dict__.update(values)
+    return record
+
+
 def decode_command(data: Mapping[str, Any]) -> _Json:
     try:
         cls = COMMANDS[data["kind"]]
     except (KeyError, TypeError) as exc:
         raise UnknownCommand(f"unknown stock command: {data!r:.200}") from exc
-    return cls.from_data(dict(data))
+    record = _as_is(cls, data)
+    return cls.from_data(dict(data)) if record is None else record
 
 
 def command_entries(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:

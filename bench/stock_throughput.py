@@ -10,7 +10,8 @@ events on ``order-events``: rate = events / (last event's Kafka timestamp -
 first event's). It also gives the worker's CPU per decision (its user + system
 time from the first event seen to the last, over the events in between: a
 figure the machine's other load hardly moves, unlike the rate) and the records
-produced per order (changelog and events). Everything runs under a fresh app id
+produced per order (changelog and events); with the saga worker, also how long after
+the last decision MySQL had a row for every order. Everything runs under a fresh app id
 and a fresh MySQL database, both removed at the end.
 
     .venv/bin/python -m bench.stock_throughput --orders 20000 --products 8 \
@@ -33,6 +34,7 @@ from kit.commands import listing, produce_commands, reserve
 from kit.kafka import EventReader, read_to_end
 from kit.namespace import fresh_namespace
 from kit.processes import ManagedProcess, wait_http_ok, worker_process
+from storage.mysql import MySQLConfig, connect
 from streams.records import CommandBatch
 from streams.settings import Settings
 from streams.topics import STOCK_TABLE
@@ -90,13 +92,34 @@ async def measure(
     try:
         for process in started:
             wait_http_ok(f"http://127.0.0.1:{process.web_port}/", process)
-        await report(settings, orders, worker)
+        await report(settings, orders, worker, with_saga)
     finally:
         for process in started:
             process.stop()
 
 
-async def report(settings: Settings, orders: int, worker: ManagedProcess) -> None:
+def _order_rows(settings: Settings) -> int:
+    conn = connect(MySQLConfig.from_url(settings.mysql_url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) AS n FROM orders")
+            return int(cur.fetchall()[0]["n"])
+    finally:
+        conn.close()
+
+
+def persistence_lag(settings: Settings, orders: int, last_decision_ms: int) -> float | None:
+    """Seconds from the last decision's Kafka timestamp until MySQL has a row for every
+    order (polled every 50 ms, at most 60 s; None if it never has)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if _order_rows(settings) >= orders:
+            return time.time() - last_decision_ms / 1000
+        time.sleep(0.05)
+    return None
+
+
+async def report(settings: Settings, orders: int, worker: ManagedProcess, with_saga: bool) -> None:
     async with EventReader(settings) as reader:
         deadline = time.monotonic() + 600
         while not reader.raw and time.monotonic() < deadline:
@@ -110,6 +133,12 @@ async def report(settings: Settings, orders: int, worker: ManagedProcess) -> Non
     print(f"{len(stamps)} outcome events in {span:.2f} s: {len(stamps) / span:,.0f} decisions/s")
     decided = len(reader.raw) - seen_first
     print(f"worker CPU: {cpu * 1e6 / max(decided, 1):,.0f} µs per decision ({decided} decisions)")
+    if with_saga:
+        lag = persistence_lag(settings, orders, stamps[-1])
+        if lag is None:
+            print("MySQL: some orders still without a row 60 s after the last decision")
+        else:
+            print(f"MySQL: a row for every order within {max(lag, 0.0):.2f} s of the last decision")
     # The last transaction's records leave the worker with its commit. Records read, not
     # end offsets: the transactions' commit markers take offsets.
     await asyncio.sleep(COMMITTED_WITHIN_SECONDS)

@@ -99,10 +99,9 @@ async def create_order(request: web.Request) -> web.Response:
         asked.order_id,
         asked.qty,
         lambda: catalog.published_remaining(app, asked.product_id),
-        lambda: app[PUSHED_STATE].sold_out(asked.product_id) is True,
     )  # memory; Redis every 100 ms while this process's orders near the units left
     try:
-        if claim.held or claim.sold_out:
+        if claim.held:
             app[METRICS].hold_seconds.observe(claim.held)
             sold_out = await _sold_out(app, asked.product_id)
             if sold_out and asked.key is None:

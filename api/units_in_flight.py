@@ -78,15 +78,11 @@ Remaining = Callable[[], Awaitable[int | None]]
 class Claim:
     """An order's units counted in flight, from its hold's end to its decision."""
 
-    def __init__(
-        self, counter: UnitsInFlight, order_id: str, held: float, sold_out: bool = False
-    ) -> None:
+    def __init__(self, counter: UnitsInFlight, order_id: str, held: float) -> None:
         self._counter = counter
         self._order_id = order_id
         self._sent = False
         self.held = held  # seconds it waited for room (0.0: at once)
-        # The hold ended on no units left and the product in the pushed sold-out set.
-        self.sold_out = sold_out
 
     def sent(self) -> None:
         """Kafka has the order: its units count until its decision is read."""
@@ -149,23 +145,11 @@ class UnitsInFlight:
         """This process's share of ``left`` units (rounded up: a last unit is everyone's)."""
         return math.ceil(left / self._processes)
 
-    async def claim(
-        self,
-        product_id: int,
-        order_id: str,
-        qty: int,
-        remaining: Remaining,
-        sold_out: Callable[[], bool] = lambda: False,
-    ) -> Claim:
+    async def claim(self, product_id: int, order_id: str, qty: int, remaining: Remaining) -> Claim:
         """Wait until this process's orders in flight leave room for ``qty`` more units of
         the product (at most ``HOLD_SECONDS``), then count the order's units: no await
         between the last look and the count, so the orders a decision wakes take the
-        room it made one by one. ``Claim.close`` uncounts them unless Kafka took it.
-
-        The wait also ends, with ``Claim.sold_out``, once no unit is left (as read less
-        the units reserved since) and ``sold_out()`` (the pushed sold-out set) says so:
-        the caller refuses the order then, instead of holding it for the rest of the
-        second while its in-flight orders are rejected one by one."""
+        room it made one by one. ``Claim.close`` uncounts them unless Kafka took it."""
         began = self._clock()
         waited = False
         while True:
@@ -177,9 +161,6 @@ class UnitsInFlight:
                 break
             if self.units(product_id) + qty <= self.share(left):  # counted again: awaited
                 break
-            if left <= 0 and sold_out():
-                self.add(product_id, order_id, qty)
-                return Claim(self, order_id, self._clock() - began, sold_out=True)
             held = self._clock() - began
             if held >= HOLD_SECONDS:
                 break

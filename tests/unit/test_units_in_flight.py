@@ -61,24 +61,6 @@ async def test_a_decision_wakes_held_orders_one_unit_at_a_time() -> None:
         task.cancel()
 
 
-async def test_a_hold_ends_once_no_unit_is_left_and_the_product_is_pushed_sold_out() -> None:
-    counter = UnitsInFlight()
-    left = [1]
-    (await counter.claim(1, "a", 1, remaining_of(left))).sent()
-    pushed_sold_out = [False]
-    waiting = asyncio.create_task(
-        counter.claim(1, "b", 1, remaining_of(left), lambda: pushed_sold_out[0])
-    )
-    left[0] = 0  # another process's order took the unit; "a" is still in flight
-    await asyncio.sleep(0.25)  # the units left read again: none
-    assert not waiting.done()  # not in the pushed set: "a" may yet be rejected, so it waits
-    pushed_sold_out[0] = True
-    claim = await asyncio.wait_for(waiting, 0.2)  # at its next look, not at the bound
-    assert claim.sold_out and claim.held < HOLD_SECONDS
-    claim.close()  # the caller refuses it: its units stop counting
-    assert counter.units(1) == 1
-
-
 async def test_no_order_is_held_longer_than_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(units_in_flight, "HOLD_SECONDS", 0.1)
     counter = UnitsInFlight()

@@ -36,6 +36,17 @@ def _connect(settings: Settings) -> Connection[Cursor]:
     return conn
 
 
+def order_rows(settings: Settings, where: str = "TRUE") -> int:
+    """Rows of the run's ``orders`` table that match ``where`` (a bench's own SQL), now."""
+    conn = _connect(settings)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*) AS n FROM orders WHERE {where}")
+            return int(cur.fetchall()[0]["n"])
+    finally:
+        conn.close()
+
+
 class RowWatcher:
     """Samples ``orders`` by status every 50 ms from ``start`` (the end of the load).
 

@@ -24,10 +24,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.checks import order_rows
 from kit.kafka import produce
 from kit.namespace import fresh_namespace
 from kit.processes import ManagedProcess, wait_http_ok, worker_process
-from storage.mysql import MySQLConfig, connect
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS
 
@@ -73,13 +73,7 @@ def _start_worker(settings: Settings, data_dir: Path) -> ManagedProcess:
 
 
 def _final_rows(settings: Settings) -> int:
-    conn = connect(MySQLConfig.from_url(settings.mysql_url))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) AS n FROM orders WHERE status_rank = 2")
-            return int(cur.fetchall()[0]["n"])
-    finally:
-        conn.close()
+    return order_rows(settings, "status_rank = 2")
 
 
 async def _produce(settings: Settings, events: list[dict[str, Any]]) -> float:

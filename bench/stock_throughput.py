@@ -29,12 +29,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.checks import order_rows
 from bench.cpu import cpu_seconds
 from kit.commands import listing, produce_commands, reserve
 from kit.kafka import EventReader, read_to_end
 from kit.namespace import fresh_namespace
 from kit.processes import ManagedProcess, wait_http_ok, worker_process
-from storage.mysql import MySQLConfig, connect
 from streams.records import CommandBatch
 from streams.settings import Settings
 from streams.topics import STOCK_TABLE
@@ -98,22 +98,12 @@ async def measure(
             process.stop()
 
 
-def _order_rows(settings: Settings) -> int:
-    conn = connect(MySQLConfig.from_url(settings.mysql_url))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) AS n FROM orders")
-            return int(cur.fetchall()[0]["n"])
-    finally:
-        conn.close()
-
-
 def persistence_lag(settings: Settings, orders: int, last_decision_ms: int) -> float | None:
     """Seconds from the last decision's Kafka timestamp until MySQL has a row for every
     order (polled every 50 ms, at most 60 s; None if it never has)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if _order_rows(settings) >= orders:
+        if order_rows(settings) >= orders:
             return time.time() - last_decision_ms / 1000
         time.sleep(0.05)
     return None

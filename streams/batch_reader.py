@@ -42,7 +42,8 @@ from streams.fetching import QUIET_MAX_WAIT_MS, QUIET_MIN_BYTES, FetchSizing
 log = logging.getLogger(__name__)
 
 Handle = Callable[[list[Any]], Awaitable[None]]
-# A handle that raised is tried again after this long (the same records).
+# A handle that raised is tried again after this long (the same records), and a
+# consumer that failed is made again after it.
 RETRY_SECONDS = 1.0
 # As the Faust workers (streams/app.py, broker_session_timeout).
 SESSION_TIMEOUT_MS = 10_000
@@ -80,7 +81,17 @@ class BatchReader:
         return self.owned is not None
 
     async def run(self) -> None:
-        """Read until cancelled."""
+        """Read until cancelled. A consumer that fails (Kafka away when it starts, an
+        error aiokafka does not retry) is logged, stopped and made again after
+        ``RETRY_SECONDS``; what it had not committed is read again."""
+        while True:
+            try:
+                await self._read()
+            except Exception:
+                log.exception("%s: the reader failed; starting it again", self.topic)
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _read(self) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             group_id=self.group,

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from streams.batch_reader import READERS, BatchReader, Handle
 from streams.settings import Settings
@@ -115,6 +117,27 @@ async def test_a_failed_batch_is_handed_over_again_and_not_committed_before(
         await _until(lambda: _committed_total(reader) == len(values))
     assert sorted(set(handled.values)) == sorted(values)
     assert handled.values.count(b"v42") == 1
+
+
+async def test_a_reader_whose_consumer_fails_starts_again_and_reads_on(
+    fresh_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = [f"v{i}".encode() for i in range(300)]
+    await _produce(fresh_settings, values)
+    real_getmany = AIOKafkaConsumer.getmany
+    failures = []
+
+    async def failing_once(self: AIOKafkaConsumer, *args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(1)
+            raise KafkaError("an error aiokafka does not retry")
+        return await real_getmany(self, *args, **kwargs)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "getmany", failing_once)
+    handled = Handled()
+    async with _running(_reader(fresh_settings, handled)) as reader:
+        await _until(lambda: reader.ready and _committed_total(reader) == len(values))
+    assert failures and sorted(handled.values) == sorted(values)
 
 
 async def test_a_stopped_reader_resumes_its_group_at_the_commit(

@@ -70,10 +70,9 @@ class BatchReader:
         # The partitions of the last completed assignment; None before the first and
         # while a rebalance is under way.
         self.owned: set[int] | None = None
-        # Next offset to read, by partition, as this reader last committed it.
+        # Next offset to read, by partition owned: as the group had it at the assignment,
+        # then as this reader committed it.
         self.committed: dict[int, int] = {}
-        # Partitions whose committed offset was asked of the group since the assignment.
-        self._asked: set[int] = set()
         READERS.append(self)
 
     @property
@@ -148,8 +147,7 @@ class BatchReader:
         # After an assignment: the group's committed offsets, for the lag (a request a
         # partition, once a rebalance). Where the group never committed, reading starts
         # at the partition's first offset ("earliest"): all of it is yet to be done.
-        for partition in sorted((self.owned or set()) - self._asked):
-            self._asked.add(partition)
+        for partition in sorted((self.owned or set()) - self.committed.keys()):
             tp = TopicPartition(self.topic, partition)
             committed = await consumer.committed(tp)
             if committed is None:
@@ -182,7 +180,7 @@ class _Rebalance(ConsumerRebalanceListener):
             pass
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        self.reader.committed, self.reader._asked = {}, set()
+        self.reader.committed = {}
         self.reader.owned = {tp.partition for tp in assigned}
 
 

@@ -5,10 +5,12 @@ serializes and picks the partition for every record, and only then appends it to
 the accumulator's batch of its partition. The stock worker sends 2.35 records a
 decided order, whose partition and bytes it already has; in py-spy that preamble
 (the metadata lookup alone builds a set of the topic's partitions every time) was
-about 5 % of the worker's CPU. So the first record of each producer and partition
+about 5 % of the worker's CPU. So the first record a queue sends to each partition
 takes the whole path (the metadata is then known and the partition checked), and
 the rest go straight to the accumulator: the same batches, the same delivery
-future for each record, the same order.
+future for each record, the same order. The changelog's writes make a queue for
+each record's writes (its first goes by ``send()``, which also checks that the
+transaction is open); the events share one queue per producer.
 
 What ``send()`` also checks is kept where it matters: a transactional producer's
 sends are made only inside the transaction tables/stock_transactions.py began,

@@ -108,19 +108,12 @@ class StockStore:
 
     def read(self, partition: int, key: str) -> JsonObject | None:
         """The value under ``key`` in this partition's table, or None."""
-        if self._open_db is None:
-            value: JsonObject | None = self._store.get(key)
-            return value
-        encoded = encode(key)
-        raw = self._held(partition).get(encoded)
-        if raw is None:
-            raw = self._open_db(partition).get(encoded)
-        return None if raw is None else orjson.loads(raw)
+        return self.read_many(partition, [key])[key]
 
     def read_many(self, partition: int, keys: Sequence[str]) -> dict[str, JsonObject | None]:
-        """What ``read`` gives for each of ``keys``, with one RocksDB multi-get for the
-        keys the open transaction does not hold (a record's reads, in one call instead
-        of two or three a command)."""
+        """The value under each of ``keys`` in this partition's table, or None: the open
+        transaction's first, then one RocksDB multi-get for the keys it does not hold (a
+        record's reads, in one call instead of two or three a command)."""
         if self._open_db is None:
             return {key: self._store.get(key) for key in keys}
         held = self._held(partition)

@@ -105,7 +105,6 @@ class PartitionTransactions:
         self.max_age = max_age
         self.producer_factory = producer_factory
         self.producers: dict[int, Any] = {}
-        self.queues: dict[int, RecordQueue] = {}  # each producer's (tables/record_queue.py)
         self.locks: dict[int, asyncio.Lock] = {}
         self.opened: dict[int, float] = {}  # partition -> monotonic start of its transaction
         # The open transaction's records, the latest value a key (a key written twice in
@@ -142,7 +141,6 @@ class PartitionTransactions:
                 time.monotonic() - began,
             )
             self.producers[partition] = producer
-            self.queues[partition] = RecordQueue(producer)
         if self._ticker is None:
             self._ticker = asyncio.ensure_future(self._tick())
         return producer
@@ -182,7 +180,6 @@ class PartitionTransactions:
             async with self._lock(partition):
                 await self._commit_locked(partition)
                 producer = self.producers.pop(partition, None)
-                self.queues.pop(partition, None)
             if producer is not None:
                 await producer.stop()
 
@@ -202,7 +199,7 @@ class PartitionTransactions:
             await producer.begin_transaction()
             self.opened[partition] = time.monotonic()
         held = self.held.setdefault(partition, {})
-        queue = self.queues[partition]
+        queue = RecordQueue(producer)  # the first record by send(), the rest queued
         futures = []
         for topic, key, value in records:
             held[key] = value

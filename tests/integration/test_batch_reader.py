@@ -88,6 +88,11 @@ def _committed_total(reader: BatchReader) -> int:
     return sum(reader.committed.values())
 
 
+async def _until_committed(reader: BatchReader, total: int) -> None:
+    """Until the reader owns its partitions and has committed ``total`` records."""
+    await _until(lambda: reader.ready and _committed_total(reader) == total)
+
+
 async def test_each_record_is_handed_over_and_committed_after_its_batch(
     fresh_settings: Settings,
 ) -> None:
@@ -95,7 +100,7 @@ async def test_each_record_is_handed_over_and_committed_after_its_batch(
     await _produce(fresh_settings, values)
     handled = Handled()
     async with _running(_reader(fresh_settings, handled)) as reader:
-        await _until(lambda: reader.ready and _committed_total(reader) == len(values))
+        await _until_committed(reader, len(values))
         assert sorted(handled.values) == sorted(values)
         assert handled.batches > 1, "read a batch at a time, up to max_records"
         assert {lag for _, _, lag in reader.lags()} == {0}
@@ -136,7 +141,7 @@ async def test_a_reader_whose_consumer_fails_starts_again_and_reads_on(
     monkeypatch.setattr(AIOKafkaConsumer, "getmany", failing_once)
     handled = Handled()
     async with _running(_reader(fresh_settings, handled)) as reader:
-        await _until(lambda: reader.ready and _committed_total(reader) == len(values))
+        await _until_committed(reader, len(values))
     assert failures and sorted(handled.values) == sorted(values)
 
 
@@ -147,12 +152,12 @@ async def test_a_stopped_reader_resumes_its_group_at_the_commit(
     await _produce(fresh_settings, first)
     handled = Handled()
     async with _running(_reader(fresh_settings, handled)) as reader:
-        await _until(lambda: reader.ready and _committed_total(reader) == len(first))
+        await _until_committed(reader, len(first))
     later = [f"b{i}".encode() for i in range(200)]
     await _produce(fresh_settings, later)
     again = Handled()
     async with _running(_reader(fresh_settings, again)) as reader:
-        await _until(lambda: reader.ready and _committed_total(reader) == len(first) + len(later))
+        await _until_committed(reader, len(first) + len(later))
     assert sorted(again.values) == sorted(later), "only what was not committed before"
 
 

@@ -19,7 +19,8 @@ because each fix replaces or wraps a private method. Why each is needed:
    names only idle partitions and the broker holds it for the full wait, so new
    commands waited 1.5 s (p99 time-to-decision 1.6 s). The same place sets the
    fetch's minimum size, which Faust does not expose either, and ``_fetch_records``
-   moves both with the rate of records (streams/fetching.py, ``FetchSizing``).
+   moves both with the rate of records (streams/fetching.py, ``FetchSizing``), and
+   the app's producer lingers while they come fast (streams/producer_linger.py).
 
 3. **A commit never passes an unprocessed message** (faust ``Consumer._new_offset``;
    upstream faust-streaming PR #707). Faust commits the first run of acked offsets
@@ -119,6 +120,7 @@ because each fix replaces or wraps a private method. Why each is needed:
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import time
@@ -138,6 +140,7 @@ from faust.types import TP
 from mode.utils.queues import FlowControlEvent
 
 from streams.fetching import QUIET_MAX_WAIT_MS, QUIET_MIN_BYTES, FetchSizing
+from streams.producer_linger import linger_while_busy
 
 log = logging.getLogger(__name__)
 
@@ -385,11 +388,20 @@ async def _fetch_records(self: AIOKafkaConsumerThread, *args: Any, **kwargs: Any
 
 
 def _size_fetches(thread: AIOKafkaConsumerThread, records: Mapping[Any, list[Any]]) -> None:
-    """2. The fetch minimum follows the rate of records handed out."""
+    """2. The fetch minimum follows the rate of records handed out, and so does the
+    linger of the app's producer (streams/producer_linger.py)."""
     consumer = getattr(thread, "_consumer", None)
     if consumer is not None:
-        sizing = consumer.__dict__.setdefault("_fetch_sizing", FetchSizing())
+        sizing = consumer.__dict__.get("_fetch_sizing")
+        if sizing is None:
+            linger = functools.partial(_linger_app_producer, thread.app)
+            sizing = consumer.__dict__["_fetch_sizing"] = FetchSizing(on_change=linger)
         sizing.handed_out(consumer, sum(len(batch) for batch in records.values()))
+
+
+def _linger_app_producer(app: Any, busy: bool) -> None:
+    # Told in the consumer's thread; the producer reads the float on its own loop.
+    linger_while_busy(getattr(app.producer, "_producer", None), busy)
 
 
 async def _wait_next_records(self: Consumer, timeout: float) -> Any:

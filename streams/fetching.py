@@ -33,6 +33,7 @@ idle partitions is held for the whole wait while new records of the busy one wai
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 BUSY_MAX_WAIT_MS = 20
@@ -49,10 +50,11 @@ RATE_WINDOW_SECONDS = 0.25
 class FetchSizing:
     """One consumer's fetch minimum and wait, from the rate of records it was handed lately."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[bool], None] | None = None) -> None:
         self._since = time.monotonic()
         self._records = 0
         self.busy = False
+        self._on_change = on_change  # told the new state each time busy changes
 
     def handed_out(self, consumer: Any, records: int) -> None:
         """After each hand-out of fetched records (0 when a wait ran out)."""
@@ -61,8 +63,11 @@ class FetchSizing:
         elapsed = now - self._since
         if elapsed < RATE_WINDOW_SECONDS:
             return
+        was_busy = self.busy
         self.busy = self._records >= BUSY_RECORDS_PER_SECOND * elapsed
         self._since, self._records = now, 0
+        if self.busy != was_busy and self._on_change is not None:
+            self._on_change(self.busy)
         # aiokafka 0.14 reads both for each fetch request it builds (pinned in
         # setup.cfg; the workers check the version in streams/faust_fixes.py, and
         # tests/unit/test_faust_fixes.py checks that the Fetcher reads them so).

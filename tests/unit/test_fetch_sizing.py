@@ -75,3 +75,12 @@ def test_waits_that_ran_out_count_as_time_without_records(clock: _Clock) -> None
 def test_a_consumer_not_started_yet_is_left_alone(clock: _Clock) -> None:
     clock.now += 1.0
     FetchSizing().handed_out(SimpleNamespace(), 10_000)  # no _fetcher: nothing to set
+
+
+def test_the_owner_is_told_each_change_of_state_once(clock: _Clock) -> None:
+    told: list[bool] = []
+    consumer, sizing = _consumer(), FetchSizing(on_change=told.append)
+    for records in (30, 30, 30, 30, 1, 1, 1, 1):  # busy for a while, then quiet
+        clock.now += fetching.RATE_WINDOW_SECONDS
+        sizing.handed_out(consumer, records)
+    assert told == [True, False]
